@@ -1,0 +1,46 @@
+using Pinn.Models;
+using Pinn.Problems;
+using Pinn.Training;
+
+namespace Pinn.Config;
+
+/// <summary>Where and how errors are measured.</summary>
+public sealed record EvaluationOptions
+{
+    /// <summary>Grid points per coordinate name; coordinates not listed get the defaults below.</summary>
+    public IReadOnlyDictionary<string, int> Grid { get; init; } = new Dictionary<string, int>();
+    public int SpacePoints { get; init; } = 256;
+    public int TimePoints { get; init; } = 101;
+
+    public int[] CountsFor(Problem problem) =>
+        problem.Domain.Axes.Select(a => Grid.TryGetValue(a.Name, out var n) ? n
+                                        : a.Name == problem.Domain.TimeAxis ? TimePoints : SpacePoints).ToArray();
+}
+
+public sealed record OutputOptions
+{
+    /// <summary>Runs are written to <c>&lt;dir&gt;/&lt;problem&gt;/&lt;name&gt;/</c>.</summary>
+    public string Dir { get; init; } = "results";
+    /// <summary>Run name; default: a timestamp and the seed.</summary>
+    public string? Name { get; init; }
+}
+
+/// <summary>A resolved run: the problem (with parameter overrides applied) and every option.</summary>
+public sealed record RunConfig(
+    string Source,
+    Problem Problem,
+    ModelOptions Model,
+    TrainingOptions Training,
+    EvaluationOptions Evaluation,
+    OutputOptions Output,
+    YamlDotNet.RepresentationModel.YamlNode ProblemNode);
+
+/// <summary>The built-in problems, by name (implemented by the problems project).</summary>
+public interface IProblemCatalog
+{
+    IReadOnlyList<(string Name, string Description)> List();
+    /// <summary>A fresh instance, or null if no built-in problem has that name.</summary>
+    Problem? Create(string name);
+    /// <summary>The problem's default run config file, if it ships one.</summary>
+    string? DefaultConfigPath(string name);
+}

@@ -1,0 +1,204 @@
+using Pinn.Models;
+using Pinn.Problems;
+using Pinn.Training;
+using YamlDotNet.RepresentationModel;
+
+namespace Pinn.Config;
+
+/// <summary>
+/// Reads a run config (a YAML file, or a built-in problem's name) into a <see cref="RunConfig"/>.
+/// Layout:
+/// <code>
+/// problem: burgers                  # a built-in name, or {name: burgers, parameters: {nu: 0.005}},
+///                                   # or an inline definition (see YamlProblem)
+/// model:      {type: mlp, layers: [64, 64, 64, 64], activation: tanh}
+/// training:   {steps: 5000, lr: 1e-3, decay_rate: 0.9, decay_steps: 1000, batch: {pde: 4096, ic: 256, bc: 256}, …}
+/// evaluation: {grid: {x: 256, t: 101}}
+/// output:     {dir: results, name: my-run}
+/// </code>
+/// </summary>
+public static class RunConfigLoader
+{
+    public static RunConfig Load(string configOrProblem, IProblemCatalog catalog, IEnumerable<string>? overrides = null)
+    {
+        YamlDoc doc;
+        bool isFile = configOrProblem.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase)
+                      || configOrProblem.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
+                      || File.Exists(configOrProblem);
+        if (isFile)
+        {
+            doc = YamlDoc.Load(configOrProblem);
+        }
+        else if (catalog.Create(configOrProblem) is not null)
+        {
+            var path = catalog.DefaultConfigPath(configOrProblem);
+            doc = path is not null && File.Exists(path)
+                ? YamlDoc.Load(path)
+                : YamlDoc.Parse($"problem: {configOrProblem}\n", $"<{configOrProblem}>");
+        }
+        else
+        {
+            var hint = Symbolic.ExprParser.Suggest(configOrProblem, catalog.List().Select(p => p.Name));
+            throw new PinnException($"'{configOrProblem}' is neither a config file nor a built-in problem" +
+                                    (hint is null ? "" : $" (did you mean '{hint}'?)") +
+                                    $"; built-in problems: {string.Join(", ", catalog.List().Select(p => p.Name))}");
+        }
+        foreach (var o in overrides ?? []) doc.Set(o);
+        return Read(doc, catalog);
+    }
+
+    public static RunConfig Read(YamlDoc doc, IProblemCatalog catalog)
+    {
+        var root = doc.RootSection();
+        var problemNode = root.Raw("problem") ?? throw doc.Error(null, "the config has no 'problem:' section");
+        var problem = ReadProblem(doc, problemNode, catalog);
+        var model = ReadModel(root.SubSection("model"));
+        var training = ReadTraining(root.SubSection("training"));
+        var evaluation = ReadEvaluation(root.SubSection("evaluation"), problem);
+        var output = ReadOutput(root.SubSection("output"));
+        root.Done();
+        return new RunConfig(doc.File, problem, model, training, evaluation, output, problemNode);
+    }
+
+    static Problem ReadProblem(YamlDoc doc, YamlNode node, IProblemCatalog catalog)
+    {
+        if (node is YamlScalarNode s) return BuiltIn(doc, node, s.Value ?? "", catalog);
+        if (node is not YamlMappingNode m)
+            throw doc.Error(node, "problem: expected a built-in problem name or a mapping");
+        var sec = doc.Section("problem", m);
+        Problem problem;
+        if (sec.Node.Children.ContainsKey(new YamlScalarNode("equations")))
+        {
+            problem = YamlProblem.Read(sec);
+        }
+        else
+        {
+            var name = sec.String("name") ?? throw doc.Error(node, "problem: give a built-in 'name:' or define 'equations:'");
+            problem = BuiltIn(doc, sec.Raw("name"), name, catalog);
+            if (sec.SubSection("parameters") is { } ps)
+            {
+                foreach (var (k, v) in ps.Node.Children)
+                {
+                    var key = ((YamlScalarNode)k).Value!;
+                    try { problem.SetParameter(key, ps.ToDouble(v, $"problem.parameters.{key}")); }
+                    catch (PinnException e) when (e.File is null) { throw doc.Error(k, e.Message); }
+                }
+            }
+            sec.Done();
+        }
+        try { problem.Validate(); }
+        catch (PinnException e) when (e.File is null) { throw doc.Error(node, e.Message); }
+        return problem;
+    }
+
+    static Problem BuiltIn(YamlDoc doc, YamlNode? at, string name, IProblemCatalog catalog) =>
+        catalog.Create(name) ?? throw doc.Error(at,
+            $"unknown problem '{name}'" +
+            (Symbolic.ExprParser.Suggest(name, catalog.List().Select(p => p.Name)) is { } h ? $" (did you mean '{h}'?)" : "") +
+            $"; built-in problems: {string.Join(", ", catalog.List().Select(p => p.Name))}");
+
+    static ModelOptions ReadModel(Section? s)
+    {
+        var d = new ModelOptions();
+        if (s is null) return d;
+        var m = new ModelOptions
+        {
+            Type = s.String("type", d.Type),
+            Layers = s.IntList("layers") ?? d.Layers,
+            Activation = s.String("activation", d.Activation),
+            NormalizeInputs = s.Bool("normalize_inputs", d.NormalizeInputs),
+        };
+        s.Done();
+        return m;
+    }
+
+    static TrainingOptions ReadTraining(Section? s)
+    {
+        var d = new TrainingOptions();
+        if (s is null) return d;
+        var t = new TrainingOptions
+        {
+            Steps = s.Int("steps", d.Steps),
+            LearningRate = s.Double("lr", d.LearningRate),
+            DecayRate = s.Double("decay_rate", d.DecayRate),
+            DecaySteps = s.Int("decay_steps", d.DecaySteps),
+            WarmupSteps = s.Int("warmup_steps", d.WarmupSteps),
+            Batch = IntMap(s.SubSection("batch"), d.Batch),
+            Weights = DoubleMap(s.SubSection("weights"), d.Weights),
+            Sampler = s.String("sampler", d.Sampler),
+            ResampleEvery = s.Int("resample_every", d.ResampleEvery),
+            LbfgsSteps = s.Int("lbfgs_steps", d.LbfgsSteps),
+            LbfgsHistory = s.Int("lbfgs_history", d.LbfgsHistory),
+            LogEvery = s.Int("log_every", d.LogEvery),
+            EvalEvery = s.Int("eval_every", d.EvalEvery),
+            Seed = s.Int("seed", d.Seed),
+            DType = s.String("dtype", d.DType),
+            Device = s.String("device", d.Device),
+            Threads = s.Int("threads", d.Threads),
+        };
+        if (t.Steps < 0) throw s.Doc.Error(s.Raw("steps"), "training.steps must be ≥ 0");
+        if (!(t.LearningRate > 0)) throw s.Doc.Error(s.Raw("lr"), "training.lr must be positive");
+        RunDevice.ResolveDType(t.DType);
+        Geometry.SamplerFactory.Create(t.Sampler, 0);
+        s.Done();
+        return t;
+    }
+
+    static EvaluationOptions ReadEvaluation(Section? s, Problem problem)
+    {
+        var d = new EvaluationOptions();
+        if (s is null) return d;
+        var grid = new Dictionary<string, int>();
+        var raw = s.Raw("grid");
+        if (raw is YamlSequenceNode)
+        {
+            var counts = s.IntList("grid")!;
+            if (counts.Count != problem.Domain.Dim)
+                throw s.Doc.Error(raw, $"evaluation.grid: {counts.Count} counts for {problem.Domain.Dim} coordinates ({string.Join(", ", problem.Domain.CoordinateNames)})");
+            for (int j = 0; j < counts.Count; j++) grid[problem.Domain.CoordinateNames[j]] = counts[j];
+        }
+        else if (raw is YamlMappingNode)
+        {
+            foreach (var (k, v) in IntMap(s.SubSection("grid"), new Dictionary<string, int>()))
+            {
+                if (!problem.Domain.CoordinateNames.Contains(k))
+                    throw s.Doc.Error(raw, $"evaluation.grid: '{k}' is not a coordinate ({string.Join(", ", problem.Domain.CoordinateNames)})");
+                grid[k] = v;
+            }
+        }
+        else if (raw is not null) throw s.Doc.Error(raw, "evaluation.grid: expected [n1, n2, …] or {x: n, t: m}");
+        var e = new EvaluationOptions
+        {
+            Grid = grid,
+            SpacePoints = s.Int("space_points", d.SpacePoints),
+            TimePoints = s.Int("time_points", d.TimePoints),
+        };
+        s.Done();
+        return e;
+    }
+
+    static OutputOptions ReadOutput(Section? s)
+    {
+        var d = new OutputOptions();
+        if (s is null) return d;
+        var o = new OutputOptions { Dir = s.String("dir", d.Dir), Name = s.String("name") };
+        s.Done();
+        return o;
+    }
+
+    static IReadOnlyDictionary<string, int> IntMap(Section? s, IReadOnlyDictionary<string, int> defaults)
+    {
+        var r = new Dictionary<string, int>(defaults);
+        if (s is null) return r;
+        foreach (var k in s.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!)) r[k] = s.Int(k, 0);
+        return r;
+    }
+
+    static IReadOnlyDictionary<string, double> DoubleMap(Section? s, IReadOnlyDictionary<string, double> defaults)
+    {
+        var r = new Dictionary<string, double>(defaults);
+        if (s is null) return r;
+        foreach (var k in s.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!)) r[k] = s.Double(k, 0);
+        return r;
+    }
+}

@@ -1,0 +1,28 @@
+using static TorchSharp.torch;
+using TorchParameter = TorchSharp.Modules.Parameter;
+
+namespace Pinn.Models;
+
+/// <summary>
+/// A representation of the unknown fields: maps points (N×d) to field values (N×m), row by row.
+/// It owns its trainable parameters and may add a prior term to the loss (a GP's log-likelihood).
+/// PINN and PIG differ only in the model; the problem and the trainer are shared.
+/// </summary>
+public interface IFieldModel : IDisposable
+{
+    int InputDim { get; }
+    int OutputDim { get; }
+
+    /// <summary>Field values at <paramref name="points"/>; row i must depend only on point i (derivatives rely on it).</summary>
+    Tensor Forward(Tensor points);
+
+    IReadOnlyList<TorchParameter> TrainableParameters { get; }
+
+    /// <summary>An extra loss term owned by the model (none for neural models).</summary>
+    Tensor? PriorLoss() => null;
+
+    /// <summary>One line for logs: architecture and size.</summary>
+    string Describe();
+
+    long ParameterCount => TrainableParameters.Sum(p => p.numel());
+}

@@ -1,0 +1,224 @@
+using Pinn.Geometry;
+using Pinn.References;
+using Pinn.Symbolic;
+
+namespace Pinn.Problems;
+
+/// <summary>A residual equation of the PDE system; <see cref="Name"/> names its loss term.</summary>
+public sealed record ResidualEquation(string Name, Equation Equation);
+
+/// <summary>
+/// What is being solved: coordinates and their ranges, unknown fields, named parameters, residual
+/// equations, initial/boundary conditions and a reference to measure against. A subclass declares
+/// these in its constructor with the protected builders; a YAML file does the same through
+/// <see cref="Config.YamlProblem"/>. A problem says nothing about how fields are represented.
+/// </summary>
+public abstract class Problem
+{
+    readonly List<Axis> _space = [];
+    Axis? _time;
+    readonly List<string> _fields = [];
+    readonly Dictionary<string, double> _parameters = [];
+    readonly List<string> _parameterOrder = [];
+    readonly List<ResidualEquation> _equations = [];
+    readonly List<Condition> _conditions = [];
+    readonly Dictionary<string, Expr> _exact = [];
+    Box? _domain;
+
+    public abstract string Name { get; }
+    public virtual string Description => "";
+
+    public Box Domain => _domain ??= BuildDomain();
+    public IReadOnlyList<string> Fields => _fields;
+    public IReadOnlyList<ResidualEquation> Equations => _equations;
+    public IReadOnlyList<Condition> Conditions => _conditions;
+    public IReadOnlyList<string> ParameterNames => _parameterOrder;
+    public IReadOnlyDictionary<string, double> ParameterValues => _parameters;
+
+    /// <summary>Exact solutions per field, when known (they also serve as the reference).</summary>
+    public IReadOnlyDictionary<string, Expr> ExactSolution => _exact;
+
+    /// <summary>What errors are measured against; defaults to the exact solution when one is declared.</summary>
+    public IReference? Reference
+    {
+        get => _reference ?? (_exact.Count == _fields.Count && _fields.Count > 0 ? new AnalyticReference(_exact) : null);
+        protected internal set => _reference = value;
+    }
+    IReference? _reference;
+
+    public SymbolTable Symbols => new(Domain.CoordinateNames, _fields, _parameterOrder, Domain.SpatialAxes.Select(a => a.Name));
+
+    // ---- builders for subclasses ------------------------------------------------------------
+    protected internal Coordinate Space(string name, double min, double max)
+    {
+        _space.Add(new Axis(name, min, max));
+        _domain = null;
+        return Sym.Coord(name);
+    }
+
+    protected internal Coordinate Time(double min, double max, string name = "t")
+    {
+        if (_time is not null) throw new PinnException($"problem '{Name}': a second time coordinate '{name}'");
+        _time = new Axis(name, min, max);
+        _domain = null;
+        return Sym.Coord(name);
+    }
+
+    protected internal FieldDerivative Field(string name)
+    {
+        _fields.Add(name);
+        return Sym.Field(name);
+    }
+
+    protected internal Parameter Parameter(string name, double value)
+    {
+        if (!_parameters.ContainsKey(name)) _parameterOrder.Add(name);
+        _parameters[name] = value;
+        return Sym.Param(name);
+    }
+
+    /// <summary>A residual equation; named pde, pde2, … unless a name is given.</summary>
+    protected internal void Equation(Equation eq, string? name = null) =>
+        _equations.Add(new ResidualEquation(name ?? NextName("pde", _equations.Select(e => e.Name)), eq));
+
+    /// <summary>An initial condition, e.g. <c>u == -Sin(Pi*x)</c> or <c>Dt(u) == 0</c>, at the start of time.</summary>
+    protected internal void Initial(Equation eq, string? name = null) =>
+        AddCondition(new PointwiseCondition(name ?? NextName("ic", ConditionNames), ConditionKind.Initial, Region.Initial, eq));
+
+    /// <summary>A Dirichlet condition, e.g. <c>u == 0</c>, on a side or the whole boundary.</summary>
+    protected internal void Dirichlet(Region region, Equation eq, string? name = null) =>
+        AddCondition(new PointwiseCondition(name ?? NextName("bc", ConditionNames), ConditionKind.Dirichlet, region, eq));
+
+    /// <summary>∂u/∂n = g on a side (outward normal), or on every side of the boundary.</summary>
+    protected internal void Neumann(Region region, FieldDerivative u, Expr g, string? name = null)
+    {
+        if (region.Kind == RegionKind.Boundary)
+        {
+            foreach (var side in Domain.BoundarySides) Neumann(side, u, g, name is null ? null : $"{name}_{side}");
+            return;
+        }
+        if (region.Kind != RegionKind.Side)
+            throw new PinnException($"problem '{Name}': a Neumann condition needs a boundary side, not '{region}'");
+        var dn = Sym.D(u, region.Axis!);
+        var normal = region.AtMax ? dn : Sym.Neg(dn);
+        AddCondition(new PointwiseCondition(name ?? NextName("bc", ConditionNames), ConditionKind.Neumann, region, normal == g));
+    }
+
+    /// <summary>Periodicity along <paramref name="axis"/>: the given expressions (default: every field) match on opposite faces.</summary>
+    protected internal void Periodic(string axis, params Expr[] matched)
+    {
+        var exprs = matched.Length > 0 ? matched : _fields.Select(f => (Expr)Sym.Field(f)).ToArray();
+        AddCondition(new PeriodicCondition(NextName("periodic", ConditionNames), axis, exprs));
+    }
+
+    /// <summary>Any condition <c>eq</c> holding on <paramref name="region"/>.</summary>
+    protected internal void Condition(string name, Region region, Equation eq) =>
+        AddCondition(new PointwiseCondition(name, ConditionKind.Custom, region, eq));
+
+    protected internal void Exact(FieldDerivative u, Expr solution)
+    {
+        if (u.Order != 0) throw new PinnException($"problem '{Name}': an exact solution is given for a field, not for {u}");
+        _exact[u.Field] = solution;
+    }
+
+    /// <summary>Overrides a declared parameter's value (from a config).</summary>
+    public void SetParameter(string name, double value)
+    {
+        if (!_parameters.ContainsKey(name))
+            throw new PinnException($"problem '{Name}' has no parameter '{name}'" +
+                                    (_parameterOrder.Count > 0 ? $" (parameters: {string.Join(", ", _parameterOrder)})" : " (it has no parameters)"));
+        _parameters[name] = value;
+    }
+
+    IEnumerable<string> ConditionNames => _conditions.Select(c => c.Name);
+
+    void AddCondition(Condition c)
+    {
+        if (_conditions.Any(o => o.Name == c.Name))
+            throw new PinnException($"problem '{Name}': two conditions are named '{c.Name}'");
+        _conditions.Add(c);
+    }
+
+    static string NextName(string stem, IEnumerable<string> taken)
+    {
+        var set = taken.ToHashSet();
+        if (!set.Contains(stem)) return stem;
+        for (int i = 2; ; i++)
+            if (!set.Contains(stem + i)) return stem + i;
+    }
+
+    Box BuildDomain()
+    {
+        var axes = _space.ToList();
+        if (_time is not null) axes.Add(_time);
+        return new Box(axes, _time?.Name);
+    }
+
+    /// <summary>
+    /// Checks that every name used is declared and every derivative is by a coordinate, so a typo in
+    /// a C# problem is reported like one in a YAML file rather than failing inside the trainer.
+    /// </summary>
+    public void Validate()
+    {
+        if (_fields.Count == 0) throw new PinnException($"problem '{Name}' declares no fields");
+        if (_equations.Count == 0) throw new PinnException($"problem '{Name}' declares no equations");
+        var coords = Domain.CoordinateNames.ToHashSet();
+        void Check(Expr e, string where)
+        {
+            foreach (var node in e.Descendants())
+            {
+                switch (node)
+                {
+                    case Coordinate c when !coords.Contains(c.Name):
+                        throw new PinnException($"problem '{Name}', {where}: unknown coordinate '{c.Name}' (coordinates: {string.Join(", ", coords)})");
+                    case Parameter p when !_parameters.ContainsKey(p.Name):
+                        throw new PinnException($"problem '{Name}', {where}: unknown parameter '{p.Name}'");
+                    case FieldDerivative f when !_fields.Contains(f.Field):
+                        throw new PinnException($"problem '{Name}', {where}: unknown field '{f.Field}' (fields: {string.Join(", ", _fields)})");
+                    case FieldDerivative f when f.Wrt.FirstOrDefault(w => !coords.Contains(w)) is { } bad:
+                        throw new PinnException($"problem '{Name}', {where}: {f} differentiates by '{bad}', which is not a coordinate (coordinates: {string.Join(", ", coords)})");
+                }
+            }
+        }
+        foreach (var eq in _equations) Check(eq.Equation.Residual, $"equation '{eq.Name}'");
+        foreach (var c in _conditions)
+        {
+            foreach (var e in c.Expressions) Check(e, $"condition '{c.Name}'");
+            if (c is PointwiseCondition { Region: var r })
+            {
+                if (r.Kind == RegionKind.Initial && !Domain.IsTimeDependent)
+                    throw new PinnException($"problem '{Name}', condition '{c.Name}': an initial condition needs a time coordinate");
+                if (r.Kind == RegionKind.Side) Domain.IndexOf(r.Axis!);
+            }
+            if (c is PeriodicCondition pc) Domain.IndexOf(pc.Axis);
+        }
+        foreach (var (field, e) in _exact)
+        {
+            if (!_fields.Contains(field)) throw new PinnException($"problem '{Name}': exact solution for unknown field '{field}'");
+            if (e.Descendants().OfType<FieldDerivative>().Any())
+                throw new PinnException($"problem '{Name}': the exact solution of '{field}' refers to a field");
+            Check(e, $"exact solution of '{field}'");
+        }
+    }
+
+    /// <summary>The problem written out: domain, fields, parameters, equations, conditions, reference.</summary>
+    public string Describe()
+    {
+        var w = new System.Text.StringBuilder();
+        w.AppendLine($"{Name}: {Description}");
+        w.AppendLine($"  domain:     {Domain}");
+        w.AppendLine($"  fields:     {string.Join(", ", _fields)}");
+        if (_parameterOrder.Count > 0)
+            w.AppendLine($"  parameters: {string.Join(", ", _parameterOrder.Select(p => $"{p} = {_parameters[p]:R}"))}");
+        w.AppendLine("  equations:");
+        foreach (var e in _equations) w.AppendLine($"    {e.Name}: {e.Equation}");
+        if (_conditions.Count > 0)
+        {
+            w.AppendLine("  conditions:");
+            foreach (var c in _conditions) w.AppendLine($"    {c.Describe()}");
+        }
+        foreach (var (f, e) in _exact) w.AppendLine($"  exact:      {f} = {e}");
+        w.Append($"  reference:  {Reference?.Description ?? "none"}");
+        return w.ToString();
+    }
+}

@@ -1,0 +1,172 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pinn.Config;
+using Pinn.References;
+using Pinn.Training;
+using YamlDotNet.RepresentationModel;
+
+namespace Pinn.Reporting;
+
+/// <summary>
+/// <c>results/&lt;problem&gt;/&lt;run&gt;/</c>: <c>run.yaml</c> (the resolved config, written first),
+/// <c>log.csv</c> (appended and flushed as training goes, so a crash loses nothing logged),
+/// <c>metrics.json</c> and <c>prediction.npz</c> (written at the end, also for a diverged run).
+/// </summary>
+public sealed class RunDirectory : ITrainingObserver, IDisposable
+{
+    static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    StreamWriter? _log;
+    string[]? _termColumns;
+    string[] _fieldColumns = [];
+
+    RunDirectory(string path) => Path = path;
+
+    public string Path { get; }
+
+    public static RunDirectory Create(RunConfig cfg)
+    {
+        var name = cfg.Output.Name ?? $"{DateTime.Now:yyyyMMdd-HHmmss}-seed{cfg.Training.Seed}";
+        var root = System.IO.Path.Combine(cfg.Output.Dir, cfg.Problem.Name);
+        var path = System.IO.Path.Combine(root, name);
+        for (int i = 2; Directory.Exists(path); i++) path = System.IO.Path.Combine(root, $"{name}-{i}");
+        try { Directory.CreateDirectory(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PinnException($"cannot create the run directory {path}: {e.Message}");
+        }
+        return new RunDirectory(path);
+    }
+
+    public void WriteConfig(RunConfig cfg, string device, string dtype)
+    {
+        var t = cfg.Training;
+        var root = new YamlMappingNode
+        {
+            { "problem", ProblemNode(cfg) },
+            { "model", new YamlMappingNode
+                {
+                    { "type", cfg.Model.Type },
+                    { "layers", Seq(cfg.Model.Layers.Select(l => l.ToString(Inv))) },
+                    { "activation", cfg.Model.Activation },
+                    { "normalize_inputs", cfg.Model.NormalizeInputs ? "true" : "false" },
+                }
+            },
+            { "training", new YamlMappingNode
+                {
+                    { "steps", Num(t.Steps) }, { "lr", Num(t.LearningRate) }, { "decay_rate", Num(t.DecayRate) },
+                    { "decay_steps", Num(t.DecaySteps) }, { "warmup_steps", Num(t.WarmupSteps) },
+                    { "batch", Map(t.Batch.ToDictionary(kv => kv.Key, kv => Num(kv.Value))) },
+                    { "weights", Map(t.Weights.ToDictionary(kv => kv.Key, kv => Num(kv.Value))) },
+                    { "sampler", t.Sampler }, { "resample_every", Num(t.ResampleEvery) },
+                    { "lbfgs_steps", Num(t.LbfgsSteps) }, { "lbfgs_history", Num(t.LbfgsHistory) },
+                    { "log_every", Num(t.LogEvery) }, { "eval_every", Num(t.EvalEvery) }, { "seed", Num(t.Seed) },
+                    { "dtype", dtype }, { "device", device }, { "threads", Num(t.Threads) },
+                }
+            },
+            { "evaluation", new YamlMappingNode
+                {
+                    { "grid", Map(cfg.Problem.Domain.CoordinateNames.Zip(cfg.Evaluation.CountsFor(cfg.Problem))
+                                  .ToDictionary(p => p.First, p => Num(p.Second))) },
+                }
+            },
+            { "output", new YamlMappingNode { { "dir", cfg.Output.Dir }, { "name", System.IO.Path.GetFileName(Path) } } },
+        };
+        using var w = new StreamWriter(File("run.yaml"));
+        w.WriteLine($"# resolved from {cfg.Source}");
+        new YamlStream(new YamlDocument(root)).Save(w, assignAnchors: false);
+    }
+
+    /// <summary>The problem as given, with the parameter values actually used filled in.</summary>
+    static YamlNode ProblemNode(RunConfig cfg)
+    {
+        var p = cfg.Problem;
+        if (cfg.ProblemNode is YamlMappingNode m && m.Children.ContainsKey(new YamlScalarNode("equations"))) return m;
+        var node = new YamlMappingNode { { "name", p.Name } };
+        if (p.ParameterNames.Count > 0)
+            node.Add("parameters", Map(p.ParameterNames.ToDictionary(n => n, n => Num(p.ParameterValues[n]))));
+        return node;
+    }
+
+    public void OnLog(LogEntry e)
+    {
+        if (_log is null)
+        {
+            _termColumns = e.Terms.Keys.ToArray();
+            _log = new StreamWriter(File("log.csv"));
+            _log.WriteLine(string.Join(",", new[] { "phase", "step", "seconds", "lr", "loss" }
+                .Concat(_termColumns.Select(c => "loss_" + c)).Concat(_fieldColumns.Select(f => "rel_l2_" + f))));
+        }
+        var cells = new List<string> { e.Phase, Num(e.Step), Num(e.Seconds), Num(e.LearningRate), Num(e.Loss) };
+        cells.AddRange(_termColumns!.Select(c => e.Terms.TryGetValue(c, out var v) ? Num(v) : ""));
+        cells.AddRange(_fieldColumns.Select(f => e.Error?.Fields.TryGetValue(f, out var fe) == true ? Num(fe.RelativeL2) : ""));
+        _log.WriteLine(string.Join(",", cells));
+        _log.Flush();
+    }
+
+    /// <summary>Fields whose error columns the log carries (set before training starts).</summary>
+    public void SetFields(IEnumerable<string> fields) => _fieldColumns = fields.ToArray();
+
+    public void WriteMetrics(RunConfig cfg, TrainingResult r, string device, string dtype, string? reference)
+    {
+        var fields = new JsonObject();
+        if (r.Error is not null)
+            foreach (var (f, e) in r.Error.Fields)
+                fields[f] = new JsonObject { ["relative_l2"] = e.RelativeL2, ["max_abs"] = e.MaxAbs };
+        var json = new JsonObject
+        {
+            ["problem"] = cfg.Problem.Name,
+            ["status"] = r.Status,
+            ["relative_l2"] = r.Error is null ? null : r.Error.RelativeL2,
+            ["fields"] = fields,
+            ["final_loss"] = double.IsFinite(r.FinalLoss) ? r.FinalLoss : null,
+            ["adam_steps"] = r.AdamSteps,
+            ["lbfgs_steps"] = r.LbfgsSteps,
+            ["wall_seconds"] = r.Seconds,
+            ["model"] = r.ModelDescription,
+            ["parameter_count"] = r.ParameterCount,
+            ["device"] = device,
+            ["dtype"] = dtype,
+            ["threads"] = TorchSharp.torch.get_num_threads(),
+            ["seed"] = cfg.Training.Seed,
+            ["reference"] = reference,
+            ["config"] = cfg.Source,
+        };
+        System.IO.File.WriteAllText(File("metrics.json"), json.ToJsonString(new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }));
+    }
+
+    public void WritePrediction(ReferenceSolution reference, double[,] predicted)
+    {
+        var arrays = new Dictionary<string, NdArray>();
+        var shape = reference.GridAxes?.Select(a => a.Length).ToArray() ?? [reference.Count];
+        for (int j = 0; j < reference.Coordinates.Count; j++)
+        {
+            var axis = reference.GridAxes?[j] ?? Enumerable.Range(0, reference.Count).Select(i => reference.Points[i, j]).ToArray();
+            arrays[reference.Coordinates[j]] = new NdArray([axis.Length], axis);
+        }
+        for (int k = 0; k < reference.Fields.Count; k++)
+        {
+            var pred = Enumerable.Range(0, reference.Count).Select(i => predicted[i, k]).ToArray();
+            arrays[reference.Fields[k] + "_pred"] = new NdArray(shape, pred);
+            arrays[reference.Fields[k] + "_ref"] = new NdArray(shape, reference.FieldValues(k));
+        }
+        Npz.Write(File("prediction.npz"), arrays);
+    }
+
+    string File(string name) => System.IO.Path.Combine(Path, name);
+    static string Num(double v) => v.ToString("R", Inv);
+    static string Num(int v) => v.ToString(Inv);
+    static YamlSequenceNode Seq(IEnumerable<string> items) => new(items.Select(i => new YamlScalarNode(i))) { Style = YamlDotNet.Core.Events.SequenceStyle.Flow };
+    static YamlMappingNode Map(Dictionary<string, string> items)
+    {
+        var m = new YamlMappingNode();
+        foreach (var (k, v) in items) m.Add(k, v);
+        return m;
+    }
+
+    public void Dispose() => _log?.Dispose();
+}

@@ -1,0 +1,98 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pinn.Symbolic;
+
+/// <summary>
+/// Supplies the leaves of an expression as tensors at one batch of points: coordinates, field
+/// derivatives ∂^α u, parameter values. A neural model answers by autograd, an exact solution by
+/// symbolic differentiation, a grid GP by kernel matrices — the evaluator does not know which.
+/// </summary>
+public interface IFieldProvider
+{
+    ScalarType DType { get; }
+    Device Device { get; }
+    /// <summary>Number of points in the batch.</summary>
+    long Count { get; }
+    Tensor Coordinate(string name);
+    Tensor Field(FieldDerivative derivative);
+    Tensor Parameter(string name);
+}
+
+/// <summary>
+/// Evaluates expressions to tensors at one batch of points. Results are memoised by structural
+/// equality, so a sub-expression shared by several residuals (or repeated inside one) is computed
+/// once per batch. Create one evaluator per batch and step; the tensors belong to the caller's
+/// dispose scope.
+/// </summary>
+public sealed class TensorEvaluator(IFieldProvider provider)
+{
+    readonly Dictionary<Expr, Tensor> _memo = new();
+
+    public IFieldProvider Provider => provider;
+
+    /// <summary>The value of <paramref name="e"/> at every point: a tensor of shape [Count].</summary>
+    public Tensor Evaluate(Expr e)
+    {
+        var t = Eval(e);
+        return t.dim() == 0 ? t.expand(provider.Count) : t;
+    }
+
+    Tensor Eval(Expr e)
+    {
+        if (_memo.TryGetValue(e, out var cached)) return cached;
+        var t = e switch
+        {
+            Constant c => Scalar(c.Value),
+            NamedConstant n => Scalar(n.Value),
+            Coordinate x => provider.Coordinate(x.Name),
+            Parameter p => provider.Parameter(p.Name),
+            FieldDerivative f => provider.Field(f),
+            Unary u => ApplyUnary(u.Op, Eval(u.Arg)),
+            Binary b => ApplyBinary(b, Eval(b.Left)),
+            _ => throw new NotSupportedException(e.GetType().Name),
+        };
+        _memo[e] = t;
+        return t;
+    }
+
+    Tensor Scalar(double v) => tensor(v, dtype: provider.DType, device: provider.Device);
+
+    static Tensor ApplyUnary(UnaryOp op, Tensor a) => op switch
+    {
+        UnaryOp.Neg => a.neg(),
+        UnaryOp.Sin => a.sin(),
+        UnaryOp.Cos => a.cos(),
+        UnaryOp.Tan => a.tan(),
+        UnaryOp.Exp => a.exp(),
+        UnaryOp.Log => a.log(),
+        UnaryOp.Tanh => a.tanh(),
+        UnaryOp.Sinh => a.sinh(),
+        UnaryOp.Cosh => a.cosh(),
+        UnaryOp.Sqrt => a.sqrt(),
+        UnaryOp.Abs => a.abs(),
+        UnaryOp.Sign => a.sign(),
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    Tensor ApplyBinary(Binary b, Tensor l)
+    {
+        // Integer powers by repeated multiplication: exact, and well-defined for negative bases.
+        if (b.Op == BinaryOp.Pow && b.Right is Constant { Value: var n } && n == Math.Round(n) && n is >= 2 and <= 4)
+        {
+            var r = l;
+            for (int i = 1; i < (int)n; i++) r = r * l;
+            return r;
+        }
+        var rt = Eval(b.Right);
+        return b.Op switch
+        {
+            BinaryOp.Add => l + rt,
+            BinaryOp.Sub => l - rt,
+            BinaryOp.Mul => l * rt,
+            BinaryOp.Div => l / rt,
+            BinaryOp.Pow => l.pow(rt),
+            _ => throw new ArgumentOutOfRangeException(nameof(b)),
+        };
+    }
+}

@@ -1,0 +1,57 @@
+namespace Pinn.Training;
+
+/// <summary>
+/// Everything a training run can be told; YAML <c>training:</c> maps onto these names
+/// (snake_case there). These are the framework's only defaults.
+/// </summary>
+public sealed record TrainingOptions
+{
+    public int Steps { get; init; } = 5000;
+    /// <summary>Adam's initial learning rate.</summary>
+    public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Exponential decay: lr · decay_rate^(step / decay_steps), applied smoothly every step.</summary>
+    public double DecayRate { get; init; } = 0.9;
+    public int DecaySteps { get; init; } = 1000;
+    /// <summary>Linear warm-up from 0 over this many steps (0: none).</summary>
+    public int WarmupSteps { get; init; }
+
+    /// <summary>Points per step by loss term name, or by kind: pde (interior), ic, bc.</summary>
+    public IReadOnlyDictionary<string, int> Batch { get; init; } =
+        new Dictionary<string, int> { ["pde"] = 2048, ["ic"] = 256, ["bc"] = 256 };
+    /// <summary>Loss weights λ_k by term name or kind (default 1).</summary>
+    public IReadOnlyDictionary<string, double> Weights { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>uniform | sobol | lhs.</summary>
+    public string Sampler { get; init; } = "uniform";
+    /// <summary>Draw new collocation points every this many steps (1: every step; 0: never).</summary>
+    public int ResampleEvery { get; init; } = 1;
+
+    /// <summary>L-BFGS iterations after Adam, on a fixed batch (0: none).</summary>
+    public int LbfgsSteps { get; init; }
+    public int LbfgsHistory { get; init; } = 50;
+
+    public int LogEvery { get; init; } = 100;
+    /// <summary>Measure the error against the reference every this many steps (0: only at the end).</summary>
+    public int EvalEvery { get; init; } = 1000;
+
+    public int Seed { get; init; }
+    /// <summary>float32 | float64.</summary>
+    public string DType { get; init; } = "float32";
+    /// <summary>auto | cpu | cuda.</summary>
+    public string Device { get; init; } = "auto";
+    /// <summary>Intra-op threads for libtorch (0: leave libtorch's default).</summary>
+    public int Threads { get; init; }
+
+    public int BatchFor(string name, string kind) =>
+        Batch.TryGetValue(name, out var n) ? n : Batch.TryGetValue(kind, out n) ? n : kind == "pde" ? 2048 : 256;
+
+    public double WeightFor(string name, string kind) =>
+        Weights.TryGetValue(name, out var w) ? w : Weights.TryGetValue(kind, out w) ? w : 1.0;
+
+    /// <summary>Learning rate at <paramref name="step"/> (0-based).</summary>
+    public double LearningRateAt(int step)
+    {
+        double warm = WarmupSteps > 0 && step < WarmupSteps ? (step + 1.0) / WarmupSteps : 1.0;
+        return LearningRate * warm * Math.Pow(DecayRate, (double)step / Math.Max(1, DecaySteps));
+    }
+}
