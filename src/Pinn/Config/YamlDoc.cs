@@ -41,6 +41,11 @@ public sealed class YamlDoc
             if (msg.StartsWith("(Line", StringComparison.Ordinal) && close > 0) msg = msg[(close + 3)..];
             throw new PinnException($"malformed YAML: {msg}", file, (int)e.Start.Line);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet's scanner throws these on some malformed input instead of a YamlException.
+            throw new PinnException($"malformed YAML ({e.Message})", file);
+        }
         if (stream.Documents.Count == 0) return new YamlDoc(file, new YamlMappingNode());
         if (stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new PinnException("the config must be a mapping of sections (problem:, model:, training: …)",

@@ -266,31 +266,42 @@ public sealed class ExprParser
         return Error($"unknown {what} '{name}'", start, name, best is null ? null : $"did you mean '{best}'?");
     }
 
-    /// <summary>The closest known name by edit distance, if it is close enough to be a plausible typo.</summary>
-    internal static string? Suggest(string name, IEnumerable<string> candidates)
+    /// <summary>
+    /// The closest known name by edit distance (adjacent swaps count as one edit), if close enough to be
+    /// a plausible typo. Ties go to a candidate that contains the typed name's letters in order
+    /// (uxx → u_xx rather than u_x).
+    /// </summary>
+    public static string? Suggest(string name, IEnumerable<string> candidates)
     {
-        string? best = null;
-        int bestDist = int.MaxValue;
-        foreach (var c in candidates.Distinct())
-        {
-            int d = EditDistance(name, c);
-            if (d < bestDist) { bestDist = d; best = c; }
-        }
-        return bestDist <= Math.Max(1, name.Length / 3) ? best : null;
+        var best = candidates.Distinct()
+            .Select(c => (c, d: EditDistance(name, c), sub: IsSubsequence(name, c)))
+            .OrderBy(t => t.d).ThenByDescending(t => t.sub).ThenBy(t => Math.Abs(t.c.Length - name.Length))
+            .FirstOrDefault();
+        int limit = name.Length >= 4 ? Math.Max(2, name.Length / 3) : 1;
+        return best.c is not null && best.d <= limit ? best.c : null;
     }
 
+    static bool IsSubsequence(string a, string b)
+    {
+        int i = 0;
+        foreach (var ch in b) if (i < a.Length && a[i] == ch) i++;
+        return i == a.Length;
+    }
+
+    /// <summary>Optimal-string-alignment distance: Levenshtein plus transposition of neighbours.</summary>
     static int EditDistance(string a, string b)
     {
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) prev[j] = j;
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
         for (int i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
             for (int j = 1; j <= b.Length; j++)
-                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Length];
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        return d[a.Length, b.Length];
     }
 }

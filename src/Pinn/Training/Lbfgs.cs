@@ -122,7 +122,9 @@ public sealed class Lbfgs(IReadOnlyList<TorchParameter> parameters, int history 
         return (l.ToDouble(), g.MoveToOuterDisposeScope());
     }
 
-    Tensor Flatten(Func<TorchParameter, Tensor> pick) => cat(parameters.Select(p => pick(p).flatten()).ToList(), 0).detach();
+    // clone(): with a single parameter, cat may hand back a view of the parameter itself, and the
+    // iterate must not change when the parameters are overwritten by a trial step.
+    Tensor Flatten(Func<TorchParameter, Tensor> pick) => cat(parameters.Select(p => pick(p).flatten()).ToList(), 0).detach().clone();
 
     void Assign(Tensor x)
     {
