@@ -7,5 +7,4 @@ namespace Pinn.References {
  public static class Npy { public static NdArray Read(string path) => throw new NotImplementedException(); public static void Write(string path, NdArray a) => throw new NotImplementedException(); }
  public static class Npz { public static IReadOnlyDictionary<string, NdArray> Read(string path) => throw new NotImplementedException(); public static void Write(string path, IReadOnlyDictionary<string, NdArray> arrays) { } }
  public sealed class CsvTable { public CsvTable(string[] header, double[][] columns) { } public int Rows => 0; public double[] Column(string name) => throw new NotImplementedException(); public static CsvTable Read(string path) => throw new NotImplementedException(); public void Write(string path) { } }
- public sealed class BurgersColeHopf { public BurgersColeHopf(double nu) { } public double[] Evaluate(double[] x, double[] t) => throw new NotImplementedException(); }
 }

@@ -51,6 +51,21 @@ public sealed class Trainer : IDisposable
         foreach (var (name, value) in problem.ParameterValues)
             _parameters[name] = tensor(value, dtype: dtype, device: device);
         Terms = BuildTerms();
+        CheckKeys("training.batch", options.Batch.Keys);
+        CheckKeys("training.weights", options.Weights.Keys);
+    }
+
+    /// <summary>A batch size or weight for a term that does not exist is a typo, not a no-op.</summary>
+    void CheckKeys(string what, IEnumerable<string> keys)
+    {
+        var valid = Terms.Select(t => t.Name).Concat(["pde", "ic", "bc"]).ToHashSet();
+        foreach (var k in keys.Where(k => !valid.Contains(k)))
+        {
+            var hint = Symbolic.ExprParser.Suggest(k, valid);
+            throw new PinnException($"{what}: '{k}' is not a loss term of problem '{_problem.Name}'" +
+                                    (hint is null ? "" : $" (did you mean '{hint}'?)") +
+                                    $"; terms: {string.Join(", ", Terms.Select(t => t.Name))}; kinds: pde, ic, bc");
+        }
     }
 
     public IReadOnlyList<LossTerm> Terms { get; }

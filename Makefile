@@ -1,0 +1,25 @@
+# Pinn — physics-informed PDE solvers in C# on TorchSharp.
+#   make run    restore, build and train the default problem (about a minute on 2 CPU cores)
+#   make test   the unit, regression and bad-input tests
+DOTNET  ?= dotnet
+CONFIG  ?= Release
+PINN    := src/Pinn.Cli/bin/$(CONFIG)/net10.0/linux-x64/Pinn.Cli
+RUN     ?= problems/burgers/burgers_quick.yaml
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+
+.PHONY: build run test clean
+
+build:
+	$(DOTNET) build Pinn.sln -c $(CONFIG) -v quiet -nologo
+
+run: build
+	$(PINN) run $(RUN) $(ARGS)
+
+test:
+	$(DOTNET) test tests/Pinn.Tests/Pinn.Tests.csproj -c $(CONFIG) -nologo --logger "console;verbosity=normal"
+
+clean:
+	$(DOTNET) clean Pinn.sln -c $(CONFIG) -v quiet -nologo
+	rm -rf src/*/bin src/*/obj problems/bin problems/obj tests/*/bin tests/*/obj
