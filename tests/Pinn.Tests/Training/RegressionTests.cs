@@ -26,6 +26,7 @@ public class RegressionTests : IDisposable
     [Fact]
     public void Poisson1D_reaches_relative_L2_below_1e_3()
     {
+        // Measured 1.3e-4 (2000 Adam + 200 L-BFGS, ~2.5 s); the bar is 1e-3.
         var r = Train(TestPaths.Problem("poisson1d/poisson1d.yaml"), "training.lbfgs_steps=200").Result;
         r.Status.Should().Be("completed");
         r.Error!.RelativeL2.Should().BeLessThan(1e-3);
@@ -37,17 +38,19 @@ public class RegressionTests : IDisposable
         var r = Train("heat1d", "training.steps=1500", "model.layers=[32, 32, 32]", "training.batch.pde=512",
                       "training.batch.ic=128", "training.batch.bc=128", "training.lbfgs_steps=200").Result;
         r.Status.Should().Be("completed");
-        r.Error!.RelativeL2.Should().BeLessThan(2e-2);
+        r.Error!.RelativeL2.Should().BeLessThan(1e-3); // measured 3.7e-4 (~3 s)
     }
 
     [Fact]
     public void Burgers_short_run_pins_its_error()
     {
-        var r = Train("burgers", "training.steps=1500", "model.layers=[32, 32, 32]", "training.batch.pde=1024",
-                      "training.batch.ic=128", "training.batch.bc=128", "training.lbfgs_steps=0",
+        // The make-run config, shortened: measured 3.7e-2 after 4000 Adam + 500 L-BFGS (~70 s, 1 thread).
+        // Small networks (3×32) plateau near 0.34 on Burgers, so this is the cheapest run whose
+        // error says the shock was resolved; an untrained network scores ~0.85.
+        var r = Train(TestPaths.Problem("burgers/burgers_quick.yaml"), "training.steps=4000", "training.lbfgs_steps=500",
                       "evaluation.grid={x: 128, t: 50}").Result;
         r.Status.Should().Be("completed");
-        r.Error!.RelativeL2.Should().BeLessThan(0.35);
+        r.Error!.RelativeL2.Should().BeLessThan(0.1);
     }
 
     [Fact]
