@@ -3,6 +3,7 @@ using System.Globalization;
 using Pinn.Config;
 using Pinn.Problems;
 using Pinn.References;
+using Pinn.Reporting;
 using Pinn.Training;
 
 namespace Pinn.Cli;
@@ -10,11 +11,11 @@ namespace Pinn.Cli;
 /// <summary>
 /// The <c>pinn</c> command. Exit codes: 0 success; 1 the run finished but diverged (results are
 /// still written); 2 bad input (config, names, files) — one line naming the file, line and symbol;
-/// 3 an internal error.
+/// 3 an internal error; 130 interrupted by Ctrl-C (checkpoint and results written, resumable).
 /// </summary>
 public static class PinnCommand
 {
-    public const int Ok = 0, Diverged = 1, BadInput = 2, Internal = 3;
+    public const int Ok = 0, Diverged = 1, BadInput = 2, Internal = 3, Interrupted = 130;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IProblemCatalog? catalog = null)
     {
@@ -24,6 +25,8 @@ public static class PinnCommand
         root.Subcommands.Add(ListCommand(stdout, catalog));
         root.Subcommands.Add(ShowCommand(stdout, stderr, catalog));
         root.Subcommands.Add(ReferenceCommand(stdout, stderr, catalog));
+        root.Subcommands.Add(ReportCommand(stdout, stderr));
+        root.Subcommands.Add(EvalCommand(stdout, stderr, catalog));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return root.Parse(args).Invoke(config);
     }
@@ -57,6 +60,7 @@ public static class PinnCommand
     static Command RunCommand(TextWriter stdout, TextWriter stderr, IProblemCatalog catalog)
     {
         var target = Target();
+        target.Arity = ArgumentArity.ZeroOrOne;
         var steps = new Option<int?>("--steps") { Description = "Adam steps (training.steps)" };
         var seed = new Option<int?>("--seed") { Description = "random seed (training.seed)" };
         var device = new Option<string?>("--device") { Description = "auto | cpu | cuda (training.device)" };
@@ -64,9 +68,12 @@ public static class PinnCommand
         var set = new Option<string[]>("--set") { Description = "override any config value: --set training.lr=5e-4 (repeatable)" };
         var outDir = new Option<string?>("--out") { Description = "results root directory (output.dir, default results)" };
         var name = new Option<string?>("--name") { Description = "run name (output.name; default: timestamp and seed)" };
+        var resume = new Option<string?>("--resume") { Description = "continue the run in this directory from its checkpoint" };
+        var quiet = new Option<bool>("--quiet") { Description = "print only the final summary" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "print the resolved problem and config, do not train" };
         var cmd = new Command("run", "train a model on a problem and report its error against the reference")
         {
-            target, steps, seed, device, dtype, set, outDir, name,
+            target, steps, seed, device, dtype, set, outDir, name, resume, quiet, dryRun,
         };
         cmd.SetAction(r => Guarded(stderr, () =>
         {
@@ -81,16 +88,104 @@ public static class PinnCommand
             Add("training.dtype", r.GetValue(dtype));
             Add("output.dir", r.GetValue(outDir));
             Add("output.name", r.GetValue(name));
-            var cfg = RunConfigLoader.Load(r.GetValue(target)!, catalog, overrides);
-            var outcome = Runner.Run(cfg, stdout);
-            var res = outcome.Result;
-            var err = res.Error is null ? "no reference" : $"relative L2 {res.Error.RelativeL2:0.000e+00} ({res.Error})";
-            stdout.WriteLine($"{cfg.Problem.Name}: {err}; {res.AdamSteps} Adam + {res.LbfgsSteps} L-BFGS steps in {res.Seconds:F1} s; results in {outcome.Directory}");
-            if (res.Status != "completed")
+            var resumeDir = r.GetValue(resume);
+            var targetValue = r.GetValue(target);
+            if (resumeDir is null && targetValue is null)
+                throw new PinnException("pinn run: give a config file or problem name, or --resume <run-dir>");
+            if (resumeDir is not null && targetValue is not null)
+                throw new PinnException("pinn run: --resume continues a run with its own run.yaml; do not also give a config");
+
+            if (r.GetValue(dryRun))
             {
+                var cfgPath = resumeDir is null ? targetValue! : Path.Combine(resumeDir, "run.yaml");
+                var dry = RunConfigLoader.Load(cfgPath, catalog, overrides);
+                stdout.WriteLine(dry.Problem.Describe());
+                stdout.WriteLine(ConfigSummary(dry));
+                return Ok;
+            }
+
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCtrlC = (_, e) =>
+            {
+                e.Cancel = true; // stop at the next step, save a checkpoint and the results so far
+                cancel.Cancel();
+            };
+            Console.CancelKeyPress += onCtrlC;
+            try
+            {
+                RunOutcome Body(ITrainingObserver? display) => resumeDir is null
+                    ? Runner.Run(RunConfigLoader.Load(targetValue!, catalog, overrides), display, cancel.Token)
+                    : Runner.Resume(resumeDir, catalog, overrides, display, cancel.Token);
+                var outcome = r.GetValue(quiet) ? Body(null)
+                    : ConsoleProgress.Interactive(stdout) ? ConsoleProgress.Run(Body)
+                    : Body(new PlainProgress(stdout));
+                return Summarize(outcome, stdout, stderr);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCtrlC;
+            }
+        }));
+        return cmd;
+    }
+
+    static int Summarize(RunOutcome outcome, TextWriter stdout, TextWriter stderr)
+    {
+        var res = outcome.Result;
+        var err = res.Error is null ? "no reference" : $"relative L2 {res.Error.RelativeL2:0.000e+00} ({res.Error})";
+        var rec = res.Recoveries > 0 ? $", {res.Recoveries} divergence recoveries" : "";
+        stdout.WriteLine($"{outcome.Config.Problem.Name}: {err}; {res.AdamSteps} Adam + {res.LbfgsSteps} L-BFGS steps in {res.Seconds:F1} s{rec}; results in {outcome.Directory}");
+        switch (res.Status)
+        {
+            case "completed":
+                return Ok;
+            case "interrupted":
+                stderr.WriteLine($"interrupted: checkpoint and results so far are in {outcome.Directory}; continue with: pinn run --resume {outcome.Directory}");
+                return Interrupted;
+            default:
                 stderr.WriteLine($"error: training {res.Status}; results so far are in {outcome.Directory}");
                 return Diverged;
-            }
+        }
+    }
+
+    static string ConfigSummary(RunConfig c)
+    {
+        var t = c.Training;
+        return $"""
+              model:      {c.Model.Type} [{string.Join(", ", c.Model.Layers)}] {c.Model.Activation}
+              training:   {t.Steps} Adam steps (lr {t.LearningRate:R}, ×{t.DecayRate:R} per {t.DecaySteps}), {t.LbfgsSteps} L-BFGS, {t.DType} on {t.Device}, seed {t.Seed}
+              batch:      {string.Join(", ", t.Batch.Select(kv => $"{kv.Key} {kv.Value}"))} ({t.Sampler}, redrawn every {t.ResampleEvery} steps)
+              weights:    {(t.Weights.Count == 0 ? "all 1" : string.Join(", ", t.Weights.Select(kv => $"{kv.Key} {kv.Value:R}")))}
+              evaluation: {string.Join(" × ", c.Problem.Domain.CoordinateNames.Zip(c.Evaluation.CountsFor(c.Problem), (n, k) => $"{n} {k}"))}
+              output:     {Path.Combine(c.Output.Dir, c.Problem.Name, c.Output.Name ?? "<timestamp>")}
+            """;
+    }
+
+    static Command ReportCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var dir = new Argument<string>("results") { Description = "a results folder (default: results)", Arity = ArgumentArity.ZeroOrOne };
+        var cmd = new Command("report", "tabulate the runs under a results folder and write summary.md there") { dir };
+        cmd.SetAction(r => Guarded(stderr, () =>
+        {
+            var root = r.GetValue(dir) ?? "results";
+            var runs = RunReport.Collect(root);
+            if (runs.Count == 0) throw new PinnException($"no runs (metrics.json) under {root}");
+            var table = RunReport.Markdown(runs);
+            stdout.Write(table);
+            File.WriteAllText(Path.Combine(root, "summary.md"), $"# Runs under {root}\n\n{table}");
+            return Ok;
+        }));
+        return cmd;
+    }
+
+    static Command EvalCommand(TextWriter stdout, TextWriter stderr, IProblemCatalog catalog)
+    {
+        var dir = new Argument<string>("run") { Description = "a run directory (results/<problem>/<run>)" };
+        var cmd = new Command("eval", "reload a run's checkpoint and recompute its error against the reference") { dir };
+        cmd.SetAction(r => Guarded(stderr, () =>
+        {
+            var (cfg, error, state) = RunEvaluator.Evaluate(r.GetValue(dir)!, catalog);
+            stdout.WriteLine($"{cfg.Problem.Name} (checkpoint at {state.Phase} step {state.Step}): relative L2 {error.RelativeL2:0.000e+00} ({error})");
             return Ok;
         }));
         return cmd;

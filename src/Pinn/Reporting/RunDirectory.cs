@@ -38,6 +38,42 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
         return new RunDirectory(path);
     }
 
+    /// <summary>
+    /// An existing run, to be continued from <paramref name="resumeAt"/>: log rows at or after that
+    /// point are dropped (they will be run again), the rest is kept and appended to.
+    /// </summary>
+    public static RunDirectory Open(string path, TrainerState resumeAt)
+    {
+        if (!Directory.Exists(path)) throw new PinnException($"run directory not found: {path}");
+        var dir = new RunDirectory(path);
+        var logPath = dir.File("log.csv");
+        if (System.IO.File.Exists(logPath))
+        {
+            var lines = System.IO.File.ReadAllLines(logPath);
+            bool Keep(string row)
+            {
+                var cells = row.Split(',');
+                if (cells.Length < 2 || !int.TryParse(cells[1], NumberStyles.Integer, Inv, out var step)) return false;
+                return resumeAt.Phase switch
+                {
+                    "adam" => cells[0] == "adam" && step < resumeAt.Step,
+                    "lbfgs" => cells[0] == "adam",
+                    _ => true,
+                };
+            }
+            var kept = lines.Take(1).Concat(lines.Skip(1).Where(Keep)).ToArray();
+            System.IO.File.WriteAllLines(logPath, kept);
+            if (kept.Length > 0)
+            {
+                var header = kept[0].Split(',');
+                dir._termColumns = header.Where(h => h.StartsWith("loss_", StringComparison.Ordinal)).Select(h => h[5..]).ToArray();
+                dir._fieldColumns = header.Where(h => h.StartsWith("rel_l2_", StringComparison.Ordinal)).Select(h => h[7..]).ToArray();
+                dir._log = new StreamWriter(logPath, append: true);
+            }
+        }
+        return dir;
+    }
+
     public void WriteConfig(RunConfig cfg, string device, string dtype)
     {
         var t = cfg.Training;
@@ -60,7 +96,9 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
                     { "weights", Map(t.Weights.ToDictionary(kv => kv.Key, kv => Num(kv.Value))) },
                     { "sampler", t.Sampler }, { "resample_every", Num(t.ResampleEvery) },
                     { "lbfgs_steps", Num(t.LbfgsSteps) }, { "lbfgs_history", Num(t.LbfgsHistory) },
-                    { "log_every", Num(t.LogEvery) }, { "eval_every", Num(t.EvalEvery) }, { "seed", Num(t.Seed) },
+                    { "log_every", Num(t.LogEvery) }, { "eval_every", Num(t.EvalEvery) },
+                    { "checkpoint_every", Num(t.CheckpointEvery) }, { "snapshot_every", Num(t.SnapshotEvery) },
+                    { "max_recoveries", Num(t.MaxRecoveries) }, { "seed", Num(t.Seed) },
                     { "dtype", dtype }, { "device", device }, { "threads", Num(t.Threads) },
                 }
             },
@@ -81,7 +119,19 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
     static YamlNode ProblemNode(RunConfig cfg)
     {
         var p = cfg.Problem;
-        if (cfg.ProblemNode is YamlMappingNode m && m.Children.ContainsKey(new YamlScalarNode("equations"))) return m;
+        if (cfg.ProblemNode is YamlMappingNode m && m.Children.ContainsKey(new YamlScalarNode("equations")))
+        {
+            // A data-file reference is relative to the original config: make it absolute so the
+            // run directory's run.yaml loads from anywhere (pinn run --resume, pinn eval).
+            if (m.Children.TryGetValue(new YamlScalarNode("reference"), out var r) && r is YamlMappingNode rm
+                && rm.Children.TryGetValue(new YamlScalarNode("file"), out var f) && f is YamlScalarNode { Value: { } file }
+                && !System.IO.Path.IsPathRooted(file))
+            {
+                var baseDir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(cfg.Source)) ?? ".";
+                rm.Children[new YamlScalarNode("file")] = new YamlScalarNode(System.IO.Path.Combine(baseDir, file));
+            }
+            return m;
+        }
         var node = new YamlMappingNode { { "name", p.Name } };
         if (p.ParameterNames.Count > 0)
             node.Add("parameters", Map(p.ParameterNames.ToDictionary(n => n, n => Num(p.ParameterValues[n]))));
@@ -105,7 +155,10 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
     }
 
     /// <summary>Fields whose error columns the log carries (set before training starts).</summary>
-    public void SetFields(IEnumerable<string> fields) => _fieldColumns = fields.ToArray();
+    public void SetFields(IEnumerable<string> fields)
+    {
+        if (_log is null) _fieldColumns = fields.ToArray(); // a resumed log keeps its columns
+    }
 
     public void WriteMetrics(RunConfig cfg, TrainingResult r, string device, string dtype, string? reference)
     {
@@ -122,6 +175,7 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
             ["final_loss"] = double.IsFinite(r.FinalLoss) ? r.FinalLoss : null,
             ["adam_steps"] = r.AdamSteps,
             ["lbfgs_steps"] = r.LbfgsSteps,
+            ["recoveries"] = r.Recoveries,
             ["wall_seconds"] = r.Seconds,
             ["model"] = r.ModelDescription,
             ["parameter_count"] = r.ParameterCount,

@@ -21,7 +21,7 @@ public sealed class Lbfgs(IReadOnlyList<TorchParameter> parameters, int history 
     /// Minimises <paramref name="loss"/> (a fresh graph per call; called inside a dispose scope)
     /// for at most <paramref name="maxIterations"/> iterations. Leaves the parameters at the best point.
     /// </summary>
-    public Result Minimize(Func<Tensor> loss, int maxIterations, Action<int, double>? onIteration = null)
+    public Result Minimize(Func<Tensor> loss, int maxIterations, Action<int, double>? onIteration = null, Func<bool>? stop = null)
     {
         using var outer = NewDisposeScope();
         var x = Flatten(p => p.detach());
@@ -34,6 +34,7 @@ public sealed class Lbfgs(IReadOnlyList<TorchParameter> parameters, int history 
         int k = 0;
         for (; k < maxIterations; k++)
         {
+            if (stop?.Invoke() == true) { reason = "stopped"; break; }
             using var step = NewDisposeScope();
             var d = Direction(g, s, y, rho);
             double gd = d.dot(g).ToDouble();

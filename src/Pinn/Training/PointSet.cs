@@ -34,6 +34,12 @@ public class PointSet : IDisposable
         Replace(ToLeaf(raw, dtype, device));
     }
 
+    /// <summary>Advances the sampler by <paramref name="draws"/> batches without keeping them (to resume a run exactly).</summary>
+    public void Skip(int draws)
+    {
+        for (int i = 0; i < draws; i++) _domain.Sample(Region, Count, _sampler);
+    }
+
     protected void Replace(Tensor points)
     {
         Points?.Dispose();

@@ -14,11 +14,19 @@ public sealed record LogEntry(string Phase, int Step, double Seconds, double Lea
 
 public interface ITrainingObserver
 {
+    /// <summary>Every <c>log_every</c> steps (and the last): the row written to log.csv.</summary>
     void OnLog(LogEntry entry);
+    /// <summary>Every step (Adam, then L-BFGS iterations counted on): for live progress.</summary>
+    void OnStep(int step, int total, double loss) { }
+    /// <summary>Something the user should see: a divergence recovery.</summary>
+    void OnMessage(string message) { }
+    /// <summary>Once, before training: what is being run and where its results go.</summary>
+    void OnStart(string header) { }
 }
 
 public sealed record TrainingResult(int AdamSteps, int LbfgsSteps, double Seconds, double FinalLoss,
-                                    string Status, ErrorReport? Error, string ModelDescription, long ParameterCount);
+                                    string Status, ErrorReport? Error, string ModelDescription, long ParameterCount,
+                                    int Recoveries = 0);
 
 /// <summary>
 /// Minimises Σ_k λ_k L_k over the model's parameters: Adam with warm-up and exponential decay,
@@ -37,10 +45,12 @@ public sealed class Trainer : IDisposable
     readonly Device _device;
     readonly List<PointSet> _sets = [];
     readonly Dictionary<string, Tensor> _parameters = [];
+    readonly string? _checkpointDir;
 
     public Trainer(Problem problem, IFieldModel model, TrainingOptions options, ScalarType dtype, Device device,
-                   ReferenceComparison? comparison = null, ITrainingObserver? observer = null)
+                   ReferenceComparison? comparison = null, ITrainingObserver? observer = null, string? checkpointDir = null)
     {
+        _checkpointDir = checkpointDir;
         _problem = problem;
         _model = model;
         _options = options;
@@ -110,58 +120,153 @@ public sealed class Trainer : IDisposable
         return terms;
     }
 
-    public TrainingResult Train()
+    /// <summary>
+    /// Trains from scratch, or continues <paramref name="resume"/> exactly (same batches, same
+    /// optimiser moments). A cancelled token stops at the next step with status "interrupted" and a
+    /// checkpoint (when a checkpoint folder is set).
+    /// </summary>
+    public TrainingResult Train(Checkpoint? resume = null, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        var parameters = _model.TrainableParameters;
-        using var adam = optim.Adam(parameters, lr: _options.LearningRate);
-        var coords = _problem.Domain.CoordinateNames;
-        StepContext NewContext() => new(_model, coords, _problem.Fields, name => _parameters[name]);
+        using var adam = optim.Adam(_model.TrainableParameters, lr: _options.LearningRate);
+        _currentOptimizer = adam;
+        var state = resume?.State ?? new TrainerState { Seed = _options.Seed };
+        if (resume is not null)
+        {
+            resume.Restore(_model, adam);
+            ReplayDraws(state.Phase == "adam" ? state.Step : _options.Steps);
+        }
+        double Elapsed() => state.Seconds + clock.Elapsed.TotalSeconds;
+        TrainerState Now(string phase, int step) => state with
+        {
+            Phase = phase, Step = step, Seconds = Elapsed(), LearningRateScale = _lrScale, Recoveries = _recoveries,
+        };
+        _lrScale = state.LearningRateScale;
+        _recoveries = state.Recoveries;
 
         ErrorReport? lastError = null;
         string status = "completed";
         double lastLoss = double.NaN;
-        int step = 0;
+        int step = state.Step;
+        if (state.Phase == "adam")
+        {
+            (status, step, lastLoss, lastError) = RunAdam(adam, state.Step, cancel, Now, Elapsed);
+            if (status == "interrupted") Save(Now("adam", step));
+            else if (status == "completed") Save(Now("lbfgs", _options.Steps));
+        }
+
+        int lbfgsSteps = state.LbfgsSteps;
+        if (status == "completed" && state.Phase != "done" && _options.LbfgsSteps > 0)
+        {
+            if (cancel.IsCancellationRequested) status = "interrupted";
+            else
+            {
+                (lbfgsSteps, lastLoss) = Polish(Elapsed, cancel);
+                if (cancel.IsCancellationRequested) status = "interrupted"; // partial polish: resume redoes it
+            }
+        }
+        if (status == "completed") Save(Now("done", _options.Steps) with { LbfgsSteps = lbfgsSteps });
+
+        if (_comparison is not null)
+        {
+            try { lastError = _comparison.Measure(_model, _dtype, _device); }
+            catch (Exception) when (status != "completed") { /* a broken model may not evaluate; keep the last error */ }
+        }
+        if (double.IsNaN(lastLoss) && status == "completed") lastLoss = CurrentLoss();
+        return new TrainingResult(Math.Min(step, _options.Steps), lbfgsSteps, Elapsed(), lastLoss, status, lastError,
+                                  _model.Describe(), _model.ParameterCount, _recoveries);
+    }
+
+    double _lrScale = 1;
+    int _recoveries;
+
+    (string status, int step, double loss, ErrorReport? error) RunAdam(
+        TorchSharp.Modules.OptimizerHelper adam, int start, CancellationToken cancel, Func<string, int, TrainerState> now, Func<double> elapsed)
+    {
+        var coords = _problem.Domain.CoordinateNames;
+        var lastGood = Checkpoint.Capture(now("adam", start), _model, adam);
+        int failures = 0;
+        double lastLoss = double.NaN;
+        ErrorReport? lastError = null;
+        int step = start;
         for (; step < _options.Steps; step++)
         {
-            if (step == 0 || (_options.ResampleEvery > 0 && step % _options.ResampleEvery == 0))
+            if (cancel.IsCancellationRequested) return ("interrupted", step, lastLoss, lastError);
+            if (IsDrawStep(step))
                 foreach (var s in _sets) s.Resample(_dtype, _device);
 
             using var scope = NewDisposeScope();
-            double lr = _options.LearningRateAt(step);
+            double lr = _options.LearningRateAt(step) * _lrScale;
             foreach (var g in adam.ParamGroups) g.LearningRate = lr;
             adam.zero_grad();
-            var (total, terms) = Loss(NewContext());
+            var (total, terms) = Loss(new StepContext(_model, coords, _problem.Fields, name => _parameters[name]));
             lastLoss = total.ToDouble();
             if (!double.IsFinite(lastLoss))
             {
-                status = $"diverged at step {step} (loss {lastLoss}); try a smaller learning rate";
-                break;
+                // Divergence recovery: back to the last good state with half the learning rate.
+                if (++failures > _options.MaxRecoveries)
+                {
+                    lastGood.Restore(_model, adam); // leave the model at its last good state for the results
+                    return ($"diverged at step {step} (loss {lastLoss}) after {failures - 1} recoveries; try a smaller learning rate",
+                            step, lastLoss, lastError);
+                }
+                lastGood.Restore(_model, adam);
+                _lrScale *= 0.5;
+                _recoveries++;
+                _observer?.OnMessage($"step {step}: loss {lastLoss}; restored step {lastGood.State.Step} and halved the learning rate (×{_lrScale})");
+                step = lastGood.State.Step - 1;
+                continue;
             }
             total.backward();
             adam.step();
+            _observer?.OnStep(step, _options.Steps, lastLoss);
 
             bool last = step == _options.Steps - 1;
             if (last || step % Math.Max(1, _options.LogEvery) == 0)
             {
                 bool eval = _comparison is not null && _options.EvalEvery > 0 && step % _options.EvalEvery == 0;
                 if (eval) lastError = _comparison!.Measure(_model, _dtype, _device);
-                _observer?.OnLog(new LogEntry("adam", step, clock.Elapsed.TotalSeconds, lr, lastLoss, terms, eval ? lastError : null));
+                _observer?.OnLog(new LogEntry("adam", step, elapsed(), lr, lastLoss, terms, eval ? lastError : null));
             }
+            int next = step + 1;
+            if (_options.SnapshotEvery > 0 && next % _options.SnapshotEvery == 0)
+            {
+                lastGood = Checkpoint.Capture(now("adam", next), _model, adam);
+                failures = 0;
+            }
+            if (_options.CheckpointEvery > 0 && next % _options.CheckpointEvery == 0 && next < _options.Steps)
+                Save(now("adam", next), adam);
         }
-        int adamSteps = step;
+        return ("completed", step, lastLoss, lastError);
+    }
 
-        int lbfgsSteps = 0;
-        if (status == "completed" && _options.LbfgsSteps > 0)
-            (lbfgsSteps, lastLoss) = Polish(NewContext, clock);
+    /// <summary>Collocation points are redrawn at step 0 and every <c>resample_every</c> steps.</summary>
+    bool IsDrawStep(int step) => step == 0 || (_options.ResampleEvery > 0 && step % _options.ResampleEvery == 0);
 
-        if (_comparison is not null && (status == "completed" || lastError is null))
+    /// <summary>Advances every sampler as the first <paramref name="steps"/> Adam steps did, leaving their last batch in place.</summary>
+    void ReplayDraws(int steps)
+    {
+        int draws = Enumerable.Range(0, steps).Count(IsDrawStep);
+        if (draws == 0) return;
+        foreach (var s in _sets)
         {
-            try { lastError = _comparison.Measure(_model, _dtype, _device); }
-            catch (Exception) when (status != "completed") { /* a diverged model may not evaluate; keep the last error */ }
+            s.Skip(draws - 1);
+            s.Resample(_dtype, _device);
         }
-        return new TrainingResult(adamSteps, lbfgsSteps, clock.Elapsed.TotalSeconds, lastLoss, status, lastError,
-                                  _model.Describe(), _model.ParameterCount);
+    }
+
+    TorchSharp.Modules.OptimizerHelper? _currentOptimizer;
+
+    void Save(TrainerState state, TorchSharp.Modules.OptimizerHelper? optimizer = null)
+    {
+        if (_checkpointDir is null) return;
+        Checkpoint.Capture(state, _model, optimizer ?? _currentOptimizer).Save(_checkpointDir);
+    }
+
+    double CurrentLoss()
+    {
+        using var scope = NewDisposeScope();
+        return Loss(new StepContext(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name])).total.ToDouble();
     }
 
     (Tensor total, IReadOnlyDictionary<string, double> terms) Loss(StepContext ctx)
@@ -183,19 +288,22 @@ public sealed class Trainer : IDisposable
         return (total!, values);
     }
 
-    (int steps, double loss) Polish(Func<StepContext> newContext, Stopwatch clock)
+    (int steps, double loss) Polish(Func<double> elapsed, CancellationToken cancel)
     {
         // One fixed batch: L-BFGS assumes a deterministic objective.
         foreach (var s in _sets) s.Resample(_dtype, _device);
+        var coords = _problem.Domain.CoordinateNames;
         var lbfgs = new Lbfgs(_model.TrainableParameters, _options.LbfgsHistory);
-        var result = lbfgs.Minimize(() => Loss(newContext()).total, _options.LbfgsSteps, (k, f) =>
+        var result = lbfgs.Minimize(() => Loss(new StepContext(_model, coords, _problem.Fields, name => _parameters[name])).total,
+                                    _options.LbfgsSteps, (k, f) =>
         {
+            _observer?.OnStep(_options.Steps + k, _options.Steps + _options.LbfgsSteps, f);
             if (k % Math.Max(1, _options.LogEvery) != 0) return;
             bool eval = _comparison is not null && _options.EvalEvery > 0 && k % _options.EvalEvery == 0;
             var err = eval ? _comparison!.Measure(_model, _dtype, _device) : null;
-            _observer?.OnLog(new LogEntry("lbfgs", _options.Steps + k, clock.Elapsed.TotalSeconds, 0, f,
+            _observer?.OnLog(new LogEntry("lbfgs", _options.Steps + k, elapsed(), 0, f,
                                           new Dictionary<string, double>(), err));
-        });
+        }, stop: () => cancel.IsCancellationRequested);
         return (result.Iterations, result.FinalLoss);
     }
 

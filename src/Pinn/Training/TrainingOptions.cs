@@ -34,6 +34,13 @@ public sealed record TrainingOptions
     /// <summary>Measure the error against the reference every this many steps (0: only at the end).</summary>
     public int EvalEvery { get; init; } = 1000;
 
+    /// <summary>Write a checkpoint every this many Adam steps (0: only at the end of each phase).</summary>
+    public int CheckpointEvery { get; init; } = 1000;
+    /// <summary>Keep an in-memory copy of the last good state every this many steps, for divergence recovery.</summary>
+    public int SnapshotEvery { get; init; } = 100;
+    /// <summary>Non-finite losses survived (restore last good state, halve the learning rate) before the run stops.</summary>
+    public int MaxRecoveries { get; init; } = 5;
+
     public int Seed { get; init; }
     /// <summary>float32 | float64.</summary>
     public string DType { get; init; } = "float32";

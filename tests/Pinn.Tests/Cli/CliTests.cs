@@ -104,4 +104,41 @@ public class CliTests : IDisposable
         for (int i = 0; i < table.Rows; i++)
             u[i].Should().BeApproximately(Math.Exp(-0.1 * Math.PI * Math.PI * t[i]) * Math.Sin(Math.PI * x[i]), 1e-14);
     }
+
+    [Fact]
+    public void Dry_run_prints_problem_and_config_without_training()
+    {
+        var (code, stdout, stderr) = Pinn("run", "burgers", "--dry-run", "--steps", "123", "--out", _dir);
+        code.Should().Be(0, stderr);
+        stdout.Should().Contain("u_t + u*u_x = nu*u_xx").And.Contain("123 Adam steps");
+        Directory.Exists(Path.Combine(_dir, "burgers")).Should().BeFalse("a dry run writes nothing");
+    }
+
+    [Fact]
+    public void Report_tabulates_runs_and_eval_recomputes_the_error_from_the_checkpoint()
+    {
+        var (code, stdout, stderr) = Pinn("run", "poisson1d", "--steps", "40", "--out", _dir, "--name", "r1", "--quiet",
+                                          "--set", "training.threads=1");
+        code.Should().Be(0, stderr);
+        stdout.Trim().Split('\n').Should().ContainSingle("--quiet prints only the summary");
+        var summary = stdout.Trim();
+
+        (code, stdout, stderr) = Pinn("report", _dir);
+        code.Should().Be(0, stderr);
+        stdout.Should().Contain("| poisson1d/r1 | poisson1d | completed | 40 + 0 |");
+        File.ReadAllText(Path.Combine(_dir, "summary.md")).Should().Contain("poisson1d/r1");
+
+        (code, stdout, stderr) = Pinn("eval", Path.Combine(_dir, "poisson1d", "r1"));
+        code.Should().Be(0, stderr);
+        var rel = summary[(summary.IndexOf("relative L2 ", StringComparison.Ordinal) + 12)..].Split(' ')[0];
+        stdout.Should().Contain($"relative L2 {rel}", "the checkpoint reproduces the run's own error");
+    }
+
+    [Fact]
+    public void Resume_of_a_missing_run_is_a_clear_error()
+    {
+        var (code, _, stderr) = Pinn("run", "--resume", Path.Combine(_dir, "nothing"));
+        code.Should().Be(PinnCommand.BadInput);
+        stderr.Should().Contain("is not a run directory");
+    }
 }

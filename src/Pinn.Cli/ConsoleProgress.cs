@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using Pinn.Training;
+using Spectre.Console;
+
+namespace Pinn.Cli;
+
+/// <summary>
+/// A live progress bar for `pinn run` on a terminal: step / total, loss, per-term losses, the last
+/// relative L2, steps per second and the time left. Not a terminal (CI, a pipe): PlainProgress lines instead.
+/// </summary>
+sealed class ConsoleProgress : ITrainingObserver
+{
+    readonly ProgressTask _task;
+    readonly Stopwatch _clock = Stopwatch.StartNew();
+    int _firstStep = -1;
+    string _terms = "";
+    string _error = "";
+
+    ConsoleProgress(ProgressTask task) => _task = task;
+
+    public static bool Interactive(TextWriter stdout) =>
+        ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+
+    public static RunOutcome Run(Func<ITrainingObserver, RunOutcome> body)
+    {
+        RunOutcome? outcome = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                     new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx => outcome = body(new ConsoleProgress(ctx.AddTask("starting", maxValue: 1))));
+        return outcome!;
+    }
+
+    public void OnStart(string header) => AnsiConsole.MarkupLine(Markup.Escape(header));
+
+    public void OnStep(int step, int total, double loss)
+    {
+        if (_firstStep < 0) { _firstStep = step; _clock.Restart(); }
+        double rate = (step - _firstStep + 1) / Math.Max(1e-9, _clock.Elapsed.TotalSeconds);
+        _task.MaxValue = total;
+        _task.Value = step + 1;
+        _task.Description = Markup.Escape($"step {step + 1}/{total}  loss {loss:0.000e+00}{_terms}{_error}  {rate:F0} steps/s");
+    }
+
+    public void OnLog(LogEntry e)
+    {
+        if (e.Terms.Count > 0) _terms = "  (" + string.Join(", ", e.Terms.Select(kv => $"{kv.Key} {kv.Value:0.0e+00}")) + ")";
+        if (e.Error is not null) _error = $"  rel L2 {e.Error.RelativeL2:0.000e+00}";
+    }
+
+    public void OnMessage(string message) => AnsiConsole.MarkupLine("[yellow]" + Markup.Escape(message) + "[/]");
+}
