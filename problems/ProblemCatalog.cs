@@ -11,6 +11,10 @@ public sealed class ProblemCatalog : IProblemCatalog
         ["poisson2d"] = () => new Poisson2D(),
         ["heat1d"] = () => new Heat1D(),
         ["burgers"] = () => new Burgers1D(),
+        ["allen_cahn"] = () => new AllenCahn(),
+        ["ks"] = () => new KuramotoSivashinsky(),
+        ["advection"] = () => new Advection(),
+        ["wave"] = () => new Wave(),
     };
 
     public static readonly ProblemCatalog Instance = new();

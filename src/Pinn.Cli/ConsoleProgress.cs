@@ -27,7 +27,7 @@ sealed class ConsoleProgress : ITrainingObserver
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                     new ElapsedTimeColumn(), new RemainingTimeColumn())
+                     new RemainingTimeColumn())
             .Start(ctx => outcome = body(new ConsoleProgress(ctx.AddTask("starting", maxValue: 1))));
         return outcome!;
     }
@@ -40,7 +40,10 @@ sealed class ConsoleProgress : ITrainingObserver
         double rate = (step - _firstStep + 1) / Math.Max(1e-9, _clock.Elapsed.TotalSeconds);
         _task.MaxValue = total;
         _task.Value = step + 1;
-        _task.Description = Markup.Escape($"step {step + 1}/{total}  loss {loss:0.000e+00}{_terms}{_error}  {rate:F0} steps/s");
+        var text = $"step {step + 1}/{total}  {rate:F0}/s  loss {loss:0.000e+00}{_error}{_terms}";
+        // The bar, percentage and time columns need ~40 characters; a longer description would wrap.
+        int room = Math.Max(30, AnsiConsole.Profile.Width - 40);
+        _task.Description = Markup.Escape(text.Length > room ? text[..(room - 1)] + "…" : text);
     }
 
     public void OnLog(LogEntry e)

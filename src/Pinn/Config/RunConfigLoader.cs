@@ -101,12 +101,33 @@ public static class RunConfigLoader
     {
         var d = new ModelOptions();
         if (s is null) return d;
+        var periodic = new Dictionary<string, PeriodicAxisOptions>();
+        if (s.SubSection("periodic") is { } ps)
+        {
+            foreach (var k in ps.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToList())
+            {
+                var axis = ps.SubSection(k)!;
+                periodic[k] = new PeriodicAxisOptions(axis.Has("period") ? axis.Double("period", 0) : null, axis.Int("harmonics", 10));
+                axis.Done();
+            }
+            ps.Done();
+        }
+        (double, double)? rwf = null;
+        if (s.SubSection("weight_factorization") is { } w)
+        {
+            rwf = (w.Double("mean", 1.0), w.Double("std", 0.1));
+            w.Done();
+        }
         var m = new ModelOptions
         {
             Type = s.String("type", d.Type),
             Layers = s.IntList("layers") ?? d.Layers,
             Activation = s.String("activation", d.Activation),
             NormalizeInputs = s.Bool("normalize_inputs", d.NormalizeInputs),
+            Periodic = periodic,
+            FourierFeatures = s.Int("fourier_features", d.FourierFeatures),
+            FourierScale = s.Double("fourier_scale", d.FourierScale),
+            WeightFactorization = rwf,
         };
         s.Done();
         return m;
@@ -134,6 +155,9 @@ public static class RunConfigLoader
             CheckpointEvery = s.Int("checkpoint_every", d.CheckpointEvery),
             SnapshotEvery = s.Int("snapshot_every", d.SnapshotEvery),
             MaxRecoveries = s.Int("max_recoveries", d.MaxRecoveries),
+            Causal = ReadCausal(s.SubSection("causal")),
+            Balancing = ReadBalancing(s.SubSection("balancing")),
+            TimeWindows = s.Int("time_windows", d.TimeWindows),
             Seed = s.Int("seed", d.Seed),
             DType = s.String("dtype", d.DType),
             Device = s.String("device", d.Device),
@@ -145,6 +169,38 @@ public static class RunConfigLoader
         Geometry.SamplerFactory.Create(t.Sampler, 0);
         s.Done();
         return t;
+    }
+
+    static BalancingOptions ReadBalancing(Section? s)
+    {
+        var d = new BalancingOptions();
+        if (s is null) return d;
+        var b = new BalancingOptions { Kind = s.String("kind", "gradnorm"), Every = s.Int("every", d.Every), Alpha = s.Double("alpha", d.Alpha) };
+        if (b.Kind is not ("none" or "gradnorm"))
+            throw s.Doc.Error(s.Raw("kind"), $"training.balancing.kind: unknown '{b.Kind}' (use none or gradnorm)");
+        s.Done();
+        return b;
+    }
+
+    static CausalOptions ReadCausal(Section? s)
+    {
+        var d = new CausalOptions();
+        if (s is null) return d;
+        IReadOnlyList<double> eps = d.Epsilons;
+        if (s.Has("epsilon")) eps = [s.Double("epsilon", 1)];
+        if (s.Raw("epsilons") is YamlSequenceNode seq) eps = seq.Children.Select(c => s.ToDouble(c, "training.causal.epsilons")).ToArray();
+        var c = new CausalOptions
+        {
+            Enabled = s.Bool("enabled", true),
+            Chunks = s.Int("chunks", d.Chunks),
+            Epsilons = eps,
+            Delta = s.Double("delta", d.Delta),
+            IncludeInitial = s.Bool("include_initial", d.IncludeInitial),
+        };
+        if (c.Chunks < 1) throw s.Doc.Error(s.Raw("chunks"), "training.causal.chunks must be ≥ 1");
+        if (c.Epsilons.Count == 0 || c.Epsilons.Any(e => !(e >= 0))) throw s.Doc.Error(s.Node, "training.causal: ε values must be ≥ 0");
+        s.Done();
+        return c;
     }
 
     static EvaluationOptions ReadEvaluation(Section? s, Problem problem)

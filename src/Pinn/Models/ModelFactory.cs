@@ -1,5 +1,5 @@
-using TorchSharp;
 using Pinn.Problems;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pinn.Models;
@@ -7,18 +7,16 @@ namespace Pinn.Models;
 /// <summary>Builds the model a run config asks for, sized to the problem, on the run's device and dtype.</summary>
 public static class ModelFactory
 {
-    public static IFieldModel Create(ModelOptions options, Problem problem, ScalarType dtype, Device device)
+    public static IFieldModel Create(ModelOptions options, Problem problem, ScalarType dtype, Device device, int seed = 0)
     {
-        var axes = problem.Domain.Axes;
         switch (options.Type)
         {
-            case "mlp":
-                var mlp = new Mlp(axes.Count, options.Layers, problem.Fields.Count, options.Activation,
-                                  axes.Select(a => a.Min).ToArray(), axes.Select(a => a.Max).ToArray(), options.NormalizeInputs);
-                mlp.to(dtype).to(device);
-                return mlp;
+            case "mlp" or "modified_mlp":
+                var net = new NeuralField(options, problem.Domain.Axes, problem.Fields.Count, seed);
+                net.to(dtype).to(device);
+                return net;
             default:
-                throw new PinnException($"model.type: unknown model '{options.Type}' (available: mlp)");
+                throw new PinnException($"model.type: unknown model '{options.Type}' (available: mlp, modified_mlp)");
         }
     }
 }

@@ -132,7 +132,7 @@ public abstract class Problem
 
     IEnumerable<string> ConditionNames => _conditions.Select(c => c.Name);
 
-    void AddCondition(Condition c)
+    protected internal void AddCondition(Condition c)
     {
         if (_conditions.Any(o => o.Name == c.Name))
             throw new PinnException($"problem '{Name}': two conditions are named '{c.Name}'");

@@ -19,6 +19,7 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
     StreamWriter? _log;
     string[]? _termColumns;
     string[] _fieldColumns = [];
+    string[] _diagnosticColumns = [];
 
     RunDirectory(string path) => Path = path;
 
@@ -68,6 +69,7 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
                 var header = kept[0].Split(',');
                 dir._termColumns = header.Where(h => h.StartsWith("loss_", StringComparison.Ordinal)).Select(h => h[5..]).ToArray();
                 dir._fieldColumns = header.Where(h => h.StartsWith("rel_l2_", StringComparison.Ordinal)).Select(h => h[7..]).ToArray();
+                dir._diagnosticColumns = header.Skip(5).Where(h => !h.StartsWith("loss_", StringComparison.Ordinal) && !h.StartsWith("rel_l2_", StringComparison.Ordinal)).ToArray();
                 dir._log = new StreamWriter(logPath, append: true);
             }
         }
@@ -86,6 +88,8 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
                     { "layers", Seq(cfg.Model.Layers.Select(l => l.ToString(Inv))) },
                     { "activation", cfg.Model.Activation },
                     { "normalize_inputs", cfg.Model.NormalizeInputs ? "true" : "false" },
+                    { "periodic", PeriodicNode(cfg) },
+                    { "fourier_features", Num(cfg.Model.FourierFeatures) }, { "fourier_scale", Num(cfg.Model.FourierScale) },
                 }
             },
             { "training", new YamlMappingNode
@@ -99,6 +103,19 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
                     { "log_every", Num(t.LogEvery) }, { "eval_every", Num(t.EvalEvery) },
                     { "checkpoint_every", Num(t.CheckpointEvery) }, { "snapshot_every", Num(t.SnapshotEvery) },
                     { "max_recoveries", Num(t.MaxRecoveries) }, { "seed", Num(t.Seed) },
+                    { "balancing", new YamlMappingNode
+                        {
+                            { "kind", t.Balancing.Kind }, { "every", Num(t.Balancing.Every) }, { "alpha", Num(t.Balancing.Alpha) },
+                        }
+                    },
+                    { "time_windows", Num(t.TimeWindows) },
+                    { "causal", new YamlMappingNode
+                        {
+                            { "enabled", t.Causal.Enabled ? "true" : "false" }, { "chunks", Num(t.Causal.Chunks) },
+                            { "epsilons", Seq(t.Causal.Epsilons.Select(Num)) }, { "delta", Num(t.Causal.Delta) },
+                            { "include_initial", t.Causal.IncludeInitial ? "true" : "false" },
+                        }
+                    },
                     { "dtype", dtype }, { "device", device }, { "threads", Num(t.Threads) },
                 }
             },
@@ -110,9 +127,23 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
             },
             { "output", new YamlMappingNode { { "dir", cfg.Output.Dir }, { "name", System.IO.Path.GetFileName(Path) } } },
         };
+        if (cfg.Model.WeightFactorization is { } rwf)
+            ((YamlMappingNode)root["model"]).Add("weight_factorization",
+                new YamlMappingNode { { "mean", Num(rwf.Mean) }, { "std", Num(rwf.Std) } });
         using var w = new StreamWriter(File("run.yaml"));
         w.WriteLine($"# resolved from {cfg.Source}");
         new YamlStream(new YamlDocument(root)).Save(w, assignAnchors: false);
+    }
+
+    static YamlMappingNode PeriodicNode(RunConfig cfg)
+    {
+        var node = new YamlMappingNode();
+        foreach (var (axis, p) in cfg.Model.Periodic)
+            node.Add(axis, new YamlMappingNode
+            {
+                { "period", Num(p.Period ?? cfg.Problem.Domain[axis].Length) }, { "harmonics", Num(p.Harmonics) },
+            });
+        return node;
     }
 
     /// <summary>The problem as given, with the parameter values actually used filled in.</summary>
@@ -143,13 +174,16 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
         if (_log is null)
         {
             _termColumns = e.Terms.Keys.ToArray();
+            _diagnosticColumns = e.Diagnostics?.Keys.ToArray() ?? [];
             _log = new StreamWriter(File("log.csv"));
             _log.WriteLine(string.Join(",", new[] { "phase", "step", "seconds", "lr", "loss" }
-                .Concat(_termColumns.Select(c => "loss_" + c)).Concat(_fieldColumns.Select(f => "rel_l2_" + f))));
+                .Concat(_termColumns.Select(c => "loss_" + c)).Concat(_fieldColumns.Select(f => "rel_l2_" + f))
+                .Concat(_diagnosticColumns)));
         }
         var cells = new List<string> { e.Phase, Num(e.Step), Num(e.Seconds), Num(e.LearningRate), Num(e.Loss) };
         cells.AddRange(_termColumns!.Select(c => e.Terms.TryGetValue(c, out var v) ? Num(v) : ""));
         cells.AddRange(_fieldColumns.Select(f => e.Error?.Fields.TryGetValue(f, out var fe) == true ? Num(fe.RelativeL2) : ""));
+        cells.AddRange(_diagnosticColumns.Select(d => e.Diagnostics?.TryGetValue(d, out var v) == true ? Num(v) : ""));
         _log.WriteLine(string.Join(",", cells));
         _log.Flush();
     }

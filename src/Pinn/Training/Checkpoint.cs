@@ -18,6 +18,8 @@ public sealed record TrainerState
     public int LbfgsSteps { get; init; }
     public double Seconds { get; init; }
     public int Seed { get; init; }
+    /// <summary>Loss weights at this point (they change under gradient-norm balancing).</summary>
+    public IReadOnlyDictionary<string, double>? Weights { get; init; }
 }
 
 /// <summary>

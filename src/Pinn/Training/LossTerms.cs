@@ -1,4 +1,5 @@
 using Pinn.Symbolic;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pinn.Training;
@@ -12,6 +13,12 @@ public abstract class LossTerm(string name, string kind, double weight)
     public double Weight { get; set; } = weight;
 
     public abstract Tensor Loss(StepContext ctx);
+
+    /// <summary>Called after each optimiser step (causal ε annealing).</summary>
+    public virtual void AfterStep() { }
+
+    /// <summary>Values worth logging beside the loss (causal ε and min w).</summary>
+    public virtual IEnumerable<(string Name, double Value)> Diagnostics => [];
 }
 
 /// <summary>
@@ -52,5 +59,48 @@ public sealed class PeriodicTerm(string name, double weight, IReadOnlyList<Expr>
         var lo = ctx.At(Points.Points);
         var hi = ctx.At(Points.Partner);
         return matched.Select(e => (lo.Evaluate(e) - hi.Evaluate(e)).square().mean()).Aggregate((a, b) => a + b);
+    }
+}
+
+/// <summary>
+/// Every residual equation of a time-dependent problem on one interior batch, reduced with causal
+/// weights (<see cref="CausalWeighting"/>); optionally the initial-condition loss seeds the cumulative sums.
+/// </summary>
+public sealed class CausalResidualTerm(IReadOnlyList<Expr> residuals, PointSet points, int timeColumn, CausalWeighting causal,
+                                       IReadOnlyList<ResidualTerm> initial, double weight) : LossTerm("pde", "pde", weight)
+{
+    public CausalWeighting Causal => causal;
+    public PointSet Points => points;
+
+    public override Tensor Loss(StepContext ctx)
+    {
+        var ev = ctx.At(points.Points);
+        var t = points.Points[TensorIndex.Colon, timeColumn];
+        var chunks = residuals.Select(r => CausalWeighting.ChunkLosses(ev.Evaluate(r), t, causal.Options.Chunks)).ToList();
+        Tensor? ic = null;
+        if (causal.Options.IncludeInitial)
+            foreach (var term in initial)
+            {
+                var l = term.Weight * term.Loss(ctx);
+                ic = ic is null ? l : ic + l;
+            }
+        return causal.Loss(chunks, ic);
+    }
+
+    public override void AfterStep() => causal.AfterStep();
+
+    public override IEnumerable<(string, double)> Diagnostics => [("causal_eps", causal.Epsilon), ("causal_min_w", causal.MinWeight)];
+}
+
+/// <summary>Mean squared mismatch of every field against given values at the points (time marching's initial data).</summary>
+public sealed class DataTerm(string name, string kind, double weight, PointSet points, Func<Tensor, Tensor> target)
+    : LossTerm(name, kind, weight)
+{
+    public PointSet Points => points;
+
+    public override Tensor Loss(StepContext ctx)
+    {
+        var predicted = ctx.Model.Forward(points.Points);
+        return (predicted - target(points.Points)).square().mean();
     }
 }

@@ -52,7 +52,7 @@ public static class Runner
         var reference = problem.Reference?.Solve(problem, cfg.Evaluation.CountsFor(problem));
         var comparison = reference is null ? null : new ReferenceComparison(reference);
 
-        using var model = ModelFactory.Create(cfg.Model, problem, dtype, device);
+        using var model = ModelFactory.Create(cfg.Model, problem, dtype, device, cfg.Training.Seed);
         dir.WriteConfig(cfg, deviceName, t.DType);
         dir.SetFields(problem.Fields);
         var what = resume is null ? "" : $", resuming at {resume.State.Phase} step {resume.State.Step}";
@@ -60,15 +60,25 @@ public static class Runner
 
         var log = new LogRecorder(dir, display);
         TrainingResult result;
-        using (var trainer = new Trainer(problem, model, t, dtype, device, comparison, log, Path.Combine(dir.Path, CheckpointFolder)))
+        IFieldModel evaluated = model;
+        if (t.TimeWindows > 1)
+        {
+            if (resume is not null) throw new PinnException("--resume is not supported for time-marching runs (training.time_windows > 1)");
+            (evaluated, result) = TimeMarching.Train(problem, cfg.Model, t, dtype, device, comparison, log, cancel);
+        }
+        else
+        {
+            using var trainer = new Trainer(problem, model, t, dtype, device, comparison, log, Path.Combine(dir.Path, CheckpointFolder));
             result = trainer.Train(resume, cancel);
+        }
 
         dir.WriteMetrics(cfg, result, deviceName, t.DType, problem.Reference?.Description);
         if (reference is not null && result.Status is "completed" or "interrupted")
         {
-            var predicted = ReferenceComparison.Predict(model, reference.Points, dtype, device);
+            var predicted = ReferenceComparison.Predict(evaluated, reference.Points, dtype, device);
             dir.WritePrediction(reference, predicted);
         }
+        if (!ReferenceEquals(evaluated, model)) evaluated.Dispose();
         return new RunOutcome(dir.Path, result, cfg);
     }
 
@@ -114,7 +124,7 @@ public static class RunEvaluator
                         ?? throw new PinnException($"problem '{problem.Name}' has no reference to evaluate against");
         var device = RunDevice.Resolve(cfg.Training.Device);
         var dtype = RunDevice.ResolveDType(cfg.Training.DType);
-        using var model = ModelFactory.Create(cfg.Model, problem, dtype, device);
+        using var model = ModelFactory.Create(cfg.Model, problem, dtype, device, cfg.Training.Seed);
         checkpoint.Restore(model, optimizer: null);
         return (cfg, new ReferenceComparison(reference).Measure(model, dtype, device), checkpoint.State);
     }

@@ -10,7 +10,8 @@ namespace Pinn.Training;
 
 /// <summary>One line of the training log.</summary>
 public sealed record LogEntry(string Phase, int Step, double Seconds, double LearningRate, double Loss,
-                              IReadOnlyDictionary<string, double> Terms, ErrorReport? Error);
+                              IReadOnlyDictionary<string, double> Terms, ErrorReport? Error,
+                              IReadOnlyDictionary<string, double>? Diagnostics = null);
 
 public interface ITrainingObserver
 {
@@ -46,11 +47,14 @@ public sealed class Trainer : IDisposable
     readonly List<PointSet> _sets = [];
     readonly Dictionary<string, Tensor> _parameters = [];
     readonly string? _checkpointDir;
+    readonly Func<Tensor, Tensor>? _initialData;
 
     public Trainer(Problem problem, IFieldModel model, TrainingOptions options, ScalarType dtype, Device device,
-                   ReferenceComparison? comparison = null, ITrainingObserver? observer = null, string? checkpointDir = null)
+                   ReferenceComparison? comparison = null, ITrainingObserver? observer = null, string? checkpointDir = null,
+                   Func<Tensor, Tensor>? initialData = null)
     {
         _checkpointDir = checkpointDir;
+        _initialData = initialData;
         _problem = problem;
         _model = model;
         _options = options;
@@ -97,9 +101,9 @@ public sealed class Trainer : IDisposable
         }
 
         var terms = new List<LossTerm>();
-        foreach (var eq in _problem.Equations)
-            terms.Add(new ResidualTerm(eq.Name, "pde", _options.WeightFor(eq.Name, "pde"), eq.Equation.Residual,
-                                       SetFor(Region.Interior, eq.Name, "pde")));
+        var pdeTerms = _problem.Equations.Select(eq => new ResidualTerm(eq.Name, "pde", _options.WeightFor(eq.Name, "pde"),
+                                                                        eq.Equation.Residual, SetFor(Region.Interior, eq.Name, "pde"))).ToList();
+        if (!_options.Causal.Enabled) terms.AddRange(pdeTerms);
         foreach (var c in _problem.Conditions)
         {
             string kind = c.Kind == ConditionKind.Initial ? "ic" : "bc";
@@ -116,6 +120,17 @@ public sealed class Trainer : IDisposable
                     terms.Add(new PeriodicTerm(c.Name, _options.WeightFor(c.Name, kind), per.Matched, ps));
                     break;
             }
+        }
+        if (_initialData is not null)
+            terms.Add(new DataTerm("ic", "ic", _options.WeightFor("ic", "ic"), SetFor(Region.Initial, "ic", "ic"), _initialData));
+        if (_options.Causal.Enabled)
+        {
+            if (domain.TimeAxis is null)
+                throw new PinnException($"training.causal: problem '{_problem.Name}' has no time coordinate to order the residuals by");
+            var initial = terms.OfType<ResidualTerm>().Where(t => t.Points.Region.Kind == RegionKind.Initial).ToList();
+            terms.Insert(0, new CausalResidualTerm(pdeTerms.Select(t => t.Residual).ToList(), pdeTerms[0].Points,
+                                                   domain.IndexOf(domain.TimeAxis), new CausalWeighting(_options.Causal),
+                                                   initial, _options.WeightFor("pde", "pde")));
         }
         return terms;
     }
@@ -140,7 +155,11 @@ public sealed class Trainer : IDisposable
         TrainerState Now(string phase, int step) => state with
         {
             Phase = phase, Step = step, Seconds = Elapsed(), LearningRateScale = _lrScale, Recoveries = _recoveries,
+            Weights = Terms.ToDictionary(t => t.Name, t => t.Weight),
         };
+        if (state.Weights is not null)
+            foreach (var t in Terms)
+                if (state.Weights.TryGetValue(t.Name, out var w)) t.Weight = w;
         _lrScale = state.LearningRateScale;
         _recoveries = state.Recoveries;
 
@@ -199,7 +218,8 @@ public sealed class Trainer : IDisposable
             double lr = _options.LearningRateAt(step) * _lrScale;
             foreach (var g in adam.ParamGroups) g.LearningRate = lr;
             adam.zero_grad();
-            var (total, terms) = Loss(new StepContext(_model, coords, _problem.Fields, name => _parameters[name]));
+            bool rebalance = _options.Balancing.Kind == "gradnorm" && step % Math.Max(1, _options.Balancing.Every) == 0;
+            var (total, terms) = Loss(new StepContext(_model, coords, _problem.Fields, name => _parameters[name]), rebalance);
             lastLoss = total.ToDouble();
             if (!double.IsFinite(lastLoss))
             {
@@ -219,6 +239,7 @@ public sealed class Trainer : IDisposable
             }
             total.backward();
             adam.step();
+            foreach (var t in Terms) t.AfterStep();
             _observer?.OnStep(step, _options.Steps, lastLoss);
 
             bool last = step == _options.Steps - 1;
@@ -226,7 +247,10 @@ public sealed class Trainer : IDisposable
             {
                 bool eval = _comparison is not null && _options.EvalEvery > 0 && step % _options.EvalEvery == 0;
                 if (eval) lastError = _comparison!.Measure(_model, _dtype, _device);
-                _observer?.OnLog(new LogEntry("adam", step, elapsed(), lr, lastLoss, terms, eval ? lastError : null));
+                var diagnostics = Terms.SelectMany(t => t.Diagnostics).ToDictionary(d => d.Name, d => d.Value);
+                if (_options.Balancing.Kind == "gradnorm")
+                    foreach (var t in Terms) diagnostics["weight_" + t.Name] = t.Weight;
+                _observer?.OnLog(new LogEntry("adam", step, elapsed(), lr, lastLoss, terms, eval ? lastError : null, diagnostics));
             }
             int next = step + 1;
             if (_options.SnapshotEvery > 0 && next % _options.SnapshotEvery == 0)
@@ -269,13 +293,14 @@ public sealed class Trainer : IDisposable
         return Loss(new StepContext(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name])).total.ToDouble();
     }
 
-    (Tensor total, IReadOnlyDictionary<string, double> terms) Loss(StepContext ctx)
+    (Tensor total, IReadOnlyDictionary<string, double> terms) Loss(StepContext ctx, bool rebalance = false)
     {
         Tensor? total = null;
         var values = new Dictionary<string, double>();
-        foreach (var t in Terms)
+        var losses = Terms.Select(t => (t, t.Loss(ctx))).ToList();
+        if (rebalance) GradNormBalancing.Update(losses, _model.TrainableParameters, _options.Balancing.Alpha);
+        foreach (var (t, l) in losses)
         {
-            var l = t.Loss(ctx);
             values[t.Name] = l.ToDouble();
             var wl = t.Weight == 1 ? l : t.Weight * l;
             total = total is null ? wl : total + wl;

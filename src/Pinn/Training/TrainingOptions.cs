@@ -21,6 +21,14 @@ public sealed record TrainingOptions
     /// <summary>Loss weights λ_k by term name or kind (default 1).</summary>
     public IReadOnlyDictionary<string, double> Weights { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>Causal weighting of time-dependent residuals (off by default).</summary>
+    public CausalOptions Causal { get; init; } = new();
+
+    /// <summary>Gradient-norm loss balancing (off by default).</summary>
+    public BalancingOptions Balancing { get; init; } = new();
+    /// <summary>Time marching: split [t0, T] into this many windows, each starting from the previous one's prediction (1: off).</summary>
+    public int TimeWindows { get; init; } = 1;
+
     /// <summary>uniform | sobol | lhs.</summary>
     public string Sampler { get; init; } = "uniform";
     /// <summary>Draw new collocation points every this many steps (1: every step; 0: never).</summary>

@@ -1,0 +1,183 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using TorchParameter = TorchSharp.Modules.Parameter;
+
+namespace Pinn.Models;
+
+/// <summary>
+/// The PINN network: input embedding (affine map of each coordinate onto [−1, 1], or an exact
+/// periodic embedding; optional random Fourier features), then a plain MLP or a modified MLP, with
+/// tanh or sine activations and Glorot-normal initialisation (Glorot &amp; Bengio 2010).
+/// Modified MLP (Wang, Teng &amp; Perdikaris 2021, as in PAPERS.md §1): U = σ(XW_u + b_u),
+/// V = σ(XW_v + b_v), and each hidden layer Z = σ(HW + b), H ← (1 − Z) ⊙ U + Z ⊙ V.
+/// </summary>
+public sealed class NeuralField : nn.Module<Tensor, Tensor>, IFieldModel
+{
+    readonly ModuleList<nn.Module<Tensor, Tensor>> _hidden = new();
+    readonly nn.Module<Tensor, Tensor> _output;
+    readonly nn.Module<Tensor, Tensor>? _encoderU, _encoderV;
+    readonly Func<Tensor, Tensor> _activation;
+    readonly AxisEmbedding[] _axes;
+    readonly double[,]? _fourier; // B (embedded dim × features), fixed
+    readonly string _describe;
+
+    /// <summary>How one input coordinate enters the network.</summary>
+    sealed record AxisEmbedding(double Center, double HalfWidth, double Omega, int Harmonics)
+    {
+        public int Width => Harmonics > 0 ? 2 * Harmonics : 1;
+    }
+
+    public NeuralField(ModelOptions o, IReadOnlyList<Geometry.Axis> axes, int outputDim, int seed) : base("neural_field")
+    {
+        if (o.Layers.Count == 0 || o.Layers.Any(h => h <= 0))
+            throw new PinnException($"model.layers must list positive hidden widths, got [{string.Join(", ", o.Layers)}]");
+        bool modified = o.Type switch
+        {
+            "mlp" => false,
+            "modified_mlp" => true,
+            _ => throw new PinnException($"model.type: unknown model '{o.Type}' (available: mlp, modified_mlp)"),
+        };
+        if (modified && o.Layers.Distinct().Count() != 1)
+            throw new PinnException($"model.layers: a modified MLP needs equal hidden widths, got [{string.Join(", ", o.Layers)}]");
+        _activation = o.Activation switch
+        {
+            "tanh" => t => t.tanh(),
+            "sin" => t => t.sin(),
+            _ => throw new PinnException($"model.activation: unknown activation '{o.Activation}' (use tanh or sin)"),
+        };
+        foreach (var name in o.Periodic.Keys.Where(n => axes.All(a => a.Name != n)))
+            throw new PinnException($"model.periodic: '{name}' is not a coordinate ({string.Join(", ", axes.Select(a => a.Name))})");
+
+        _axes = axes.Select(a =>
+        {
+            if (o.Periodic.TryGetValue(a.Name, out var p))
+            {
+                if (p.Harmonics < 1) throw new PinnException($"model.periodic.{a.Name}.harmonics must be ≥ 1");
+                return new AxisEmbedding(0, 1, 2 * Math.PI / (p.Period ?? a.Length), p.Harmonics);
+            }
+            return o.NormalizeInputs
+                ? new AxisEmbedding((a.Min + a.Max) / 2, (a.Max - a.Min) / 2, 0, 0)
+                : new AxisEmbedding(0, 1, 0, 0);
+        }).ToArray();
+        int width = _axes.Sum(e => e.Width);
+        if (o.FourierFeatures > 0)
+        {
+            var rng = new Random(seed + 7919);
+            _fourier = new double[width, o.FourierFeatures];
+            for (int i = 0; i < width; i++)
+                for (int j = 0; j < o.FourierFeatures; j++)
+                    _fourier[i, j] = o.FourierScale * Gaussian(rng);
+            width = 2 * o.FourierFeatures;
+        }
+
+        nn.Module<Tensor, Tensor> Dense(int inputs, int outputs) => o.WeightFactorization is { } rwf
+            ? new FactorizedLinear(inputs, outputs, rwf.Mean, rwf.Std)
+            : GlorotLinear(inputs, outputs);
+
+        if (modified)
+        {
+            _encoderU = Dense(width, o.Layers[0]);
+            _encoderV = Dense(width, o.Layers[0]);
+        }
+        int prev = width;
+        foreach (var h in o.Layers)
+        {
+            _hidden.Add(Dense(prev, h));
+            prev = h;
+        }
+        _output = Dense(prev, outputDim);
+        RegisterComponents();
+        InputDim = axes.Count;
+        OutputDim = outputDim;
+        var extras = new List<string>();
+        if (o.Periodic.Count > 0) extras.Add("periodic " + string.Join(",", o.Periodic.Keys));
+        if (o.FourierFeatures > 0) extras.Add($"{o.FourierFeatures} Fourier features (σ={o.FourierScale:G3})");
+        if (o.WeightFactorization is not null) extras.Add("weight factorisation");
+        _describe = $"{(modified ? "modified MLP" : "MLP")} {InputDim}→[{string.Join("×", o.Layers)} {o.Activation}]→{OutputDim}" +
+                    (extras.Count > 0 ? $" ({string.Join("; ", extras)})" : "");
+    }
+
+    static double Gaussian(Random rng) =>
+        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    static Linear GlorotLinear(int inputs, int outputs)
+    {
+        var layer = nn.Linear(inputs, outputs, dtype: ScalarType.Float64);
+        nn.init.xavier_normal_(layer.weight);
+        nn.init.zeros_(layer.bias);
+        return layer;
+    }
+
+    public int InputDim { get; }
+    public int OutputDim { get; }
+    public IReadOnlyList<TorchParameter> TrainableParameters => parameters().ToList();
+
+    Tensor Embed(Tensor x)
+    {
+        var cols = new List<Tensor>();
+        for (int j = 0; j < _axes.Length; j++)
+        {
+            var e = _axes[j];
+            var xj = x[TensorIndex.Colon, TensorIndex.Slice(j, j + 1)];
+            if (e.Harmonics == 0)
+            {
+                cols.Add((xj - e.Center) / e.HalfWidth);
+                continue;
+            }
+            var k = arange(1, e.Harmonics + 1, dtype: x.dtype, device: x.device) * e.Omega;
+            var kx = xj * k; // N × m
+            cols.Add(kx.cos());
+            cols.Add(kx.sin());
+        }
+        var h = cols.Count == 1 ? cols[0] : cat(cols, 1);
+        if (_fourier is null) return h;
+        var proj = h.mm(tensor(_fourier, dtype: x.dtype, device: x.device));
+        return cat([proj.cos(), proj.sin()], 1);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var h = Embed(x);
+        if (_encoderU is null)
+        {
+            foreach (var layer in _hidden) h = _activation(layer.forward(h));
+            return _output.forward(h);
+        }
+        var u = _activation(_encoderU.forward(h));
+        var v = _activation(_encoderV!.forward(h));
+        foreach (var layer in _hidden)
+        {
+            var z = _activation(layer.forward(h));
+            h = (1 - z) * u + z * v;
+        }
+        return _output.forward(h);
+    }
+
+    public Tensor Forward(Tensor points) => forward(points);
+
+    public string Describe() => $"{_describe}, {((IFieldModel)this).ParameterCount} parameters";
+}
+
+/// <summary>
+/// Random weight factorisation (Wang, Wang &amp; Perdikaris 2022, "Random weight factorization
+/// improves the training of continuous neural representations"): W = diag(exp(s))·V with
+/// s ~ N(mean, std) and V = W_glorot / exp(s), so the initial function is the Glorot network's.
+/// </summary>
+public sealed class FactorizedLinear : nn.Module<Tensor, Tensor>
+{
+    public FactorizedLinear(int inputs, int outputs, double mean, double std) : base("factorized_linear")
+    {
+        using var scope = NewDisposeScope();
+        var w = empty(outputs, inputs, dtype: ScalarType.Float64);
+        nn.init.xavier_normal_(w);
+        var s = normal(mean, std, [outputs], dtype: ScalarType.Float64);
+        register_parameter("scale", new TorchParameter(s.clone().MoveToOuterDisposeScope()));
+        register_parameter("direction", new TorchParameter((w / s.exp().unsqueeze(1)).MoveToOuterDisposeScope()));
+        register_parameter("bias", new TorchParameter(zeros(outputs, dtype: ScalarType.Float64).MoveToOuterDisposeScope()));
+    }
+
+    // Looked up by name: Module.to(dtype) replaces registered parameters, so fields would go stale.
+    public override Tensor forward(Tensor x) =>
+        nn.functional.linear(x, get_parameter("scale")!.exp().unsqueeze(1) * get_parameter("direction")!, get_parameter("bias"));
+}
