@@ -27,6 +27,7 @@ public static class PinnCommand
         root.Subcommands.Add(ReferenceCommand(stdout, stderr, catalog));
         root.Subcommands.Add(ReportCommand(stdout, stderr));
         root.Subcommands.Add(EvalCommand(stdout, stderr, catalog));
+        root.Subcommands.Add(ReproduceCommand(stdout, stderr, catalog));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return root.Parse(args).Invoke(config);
     }
@@ -159,6 +160,25 @@ public static class PinnCommand
               evaluation: {string.Join(" × ", c.Problem.Domain.CoordinateNames.Zip(c.Evaluation.CountsFor(c.Problem), (n, k) => $"{n} {k}"))}
               output:     {Path.Combine(c.Output.Dir, c.Problem.Name, c.Output.Name ?? "<timestamp>")}
             """;
+    }
+
+    static Command ReproduceCommand(TextWriter stdout, TextWriter stderr, IProblemCatalog catalog)
+    {
+        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal" };
+        var budget = new Option<string>("--budget") { Description = "quick (2 CPU cores, < 30 min) or full (the configs' budgets; for a GPU)", DefaultValueFactory = _ => "quick" };
+        var outDir = new Option<string>("--out") { Description = "results folder (default results)", DefaultValueFactory = _ => "results" };
+        var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir };
+        cmd.SetAction(r => Guarded(stderr, () =>
+        {
+            var which = r.GetValue(paper)!;
+            if (which != "causal") throw new PinnException($"unknown paper '{which}' (available: causal)");
+            var problemsDir = Path.GetDirectoryName(ProblemCatalog.Instance.DefaultConfigPath("burgers")) is { } b
+                ? Path.GetDirectoryName(b)! : "problems";
+            var path = CausalReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, problemsDir);
+            stdout.WriteLine($"wrote {path}");
+            return Ok;
+        }));
+        return cmd;
     }
 
     static Command ReportCommand(TextWriter stdout, TextWriter stderr)
