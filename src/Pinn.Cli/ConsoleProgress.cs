@@ -50,6 +50,8 @@ sealed class ConsoleProgress : ITrainingObserver
     {
         if (e.Terms.Count > 0) _terms = "  (" + string.Join(", ", e.Terms.Select(kv => $"{kv.Key} {kv.Value:0.0e+00}")) + ")";
         if (e.Error is not null) _error = $"  rel L2 {e.Error.RelativeL2:0.000e+00}";
+        if (e.Diagnostics is { } d && d.TryGetValue("causal_eps", out var eps) && d.TryGetValue("causal_min_w", out var w))
+            _terms += $"  ε {eps:G3} min w {w:F3}";
     }
 
     public void OnMessage(string message) => AnsiConsole.MarkupLine("[yellow]" + Markup.Escape(message) + "[/]");

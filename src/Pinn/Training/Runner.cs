@@ -104,7 +104,9 @@ public sealed class PlainProgress(TextWriter output) : ITrainingObserver
     public void OnLog(LogEntry e)
     {
         var err = e.Error is null ? "" : $"  rel L2 {e.Error.RelativeL2:0.000e+00}";
-        output.WriteLine($"  {e.Phase,-5} {e.Step,7}  loss {e.Loss:0.000e+00}{err}  {e.Seconds,7:F1}s");
+        var causal = e.Diagnostics is { } d && d.TryGetValue("causal_eps", out var eps) && d.TryGetValue("causal_min_w", out var w)
+            ? $"  ε {eps:G3} min w {w:F3}" : "";
+        output.WriteLine($"  {e.Phase,-5} {e.Step,7}  loss {e.Loss:0.000e+00}{err}{causal}  {e.Seconds,7:F1}s");
     }
 
     public void OnMessage(string message) => output.WriteLine($"  {message}");
