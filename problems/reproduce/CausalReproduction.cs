@@ -22,13 +22,13 @@ public static class CausalReproduction
     public static readonly IReadOnlyList<Case> Cases =
     [
         new("Allen–Cahn", "plain MLP, no causal", "4.98e-1", "allen_cahn/allen_cahn.yaml",
-            [.. NoCausal, "model.type=mlp", "model.periodic={}"], ["training.steps=3000"]),
+            [.. NoCausal, "model.type=mlp", "model.periodic={}"], ["training.steps=5000"]),
         new("Allen–Cahn", "causal, MLP", "1.43e-3", "allen_cahn/allen_cahn.yaml",
-            ["model.type=mlp"], ["training.steps=3000"]),
+            ["model.type=mlp"], ["training.steps=5000"]),
         new("Allen–Cahn", "modified MLP, no causal", "—", "allen_cahn/allen_cahn.yaml",
-            NoCausal, ["training.steps=3000"]),
+            NoCausal, ["training.steps=5000"]),
         new("Allen–Cahn", "causal, modified MLP", "1.39e-4", "allen_cahn/allen_cahn.yaml",
-            [], ["training.steps=3000"]),
+            [], ["training.steps=5000"]),
         new("Kuramoto–Sivashinsky", "causal, modified MLP, time marching", "3.49e-4", "ks/ks.yaml",
             [], ["training.steps=400", "training.time_windows=4", "model.layers=[64, 64, 64, 64]", "training.batch.pde=2048"]),
         new("Advection (c = 50)", "no causal", "—", "advection/advection.yaml",
