@@ -256,5 +256,12 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
         return m;
     }
 
+    /// <summary>Flushes and closes log.csv (so the plots can read it); later log rows reopen nothing.</summary>
+    public void CloseLog()
+    {
+        _log?.Dispose();
+        _log = null;
+    }
+
     public void Dispose() => _log?.Dispose();
 }

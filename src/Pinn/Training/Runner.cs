@@ -77,6 +77,8 @@ public static class Runner
         {
             var predicted = ReferenceComparison.Predict(evaluated, reference.Points, dtype, device);
             dir.WritePrediction(reference, predicted);
+            dir.CloseLog();
+            RunPlots.Write(dir.Path, problem.Name, reference, predicted, problem.Domain.TimeAxis, result.Error);
         }
         if (!ReferenceEquals(evaluated, model)) evaluated.Dispose();
         return new RunOutcome(dir.Path, result, cfg);
