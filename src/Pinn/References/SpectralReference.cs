@@ -3,9 +3,19 @@ using Pinn.Problems;
 namespace Pinn.References;
 
 /// <summary>
-/// A 1-D periodic problem's reference by the ETDRK4 spectral solver: one solve to every distinct
-/// time among the points, then trigonometric interpolation in x (exact at grid nodes).
+/// The reference of a 1-D periodic problem with one field, by the ETDRK4 Fourier spectral solver: each
+/// <see cref="Evaluate"/> builds the solver for the problem's current parameters, solves once from
+/// <paramref name="u0"/> to every distinct time among the points (in ascending order), and
+/// trigonometrically interpolates each point's x (points on grid nodes get the grid values exactly).
+/// <paramref name="u0"/> is the state at the start of the problem's time range (t − t_min is integrated),
+/// so a problem on t ∈ [0, T] is solved from t = 0. Nothing is cached between calls.
 /// </summary>
+/// <param name="solver">Builds the solver from the problem (e.g. from <see cref="Problem.ParameterValues"/>).</param>
+/// <param name="u0">Initial condition u(x, t_min).</param>
+/// <param name="dt">Largest time step (see <see cref="Etdrk4Solver.Solve"/>).</param>
+/// <param name="description">What the reference is, for reports.</param>
+/// <param name="x">Name of the periodic space coordinate.</param>
+/// <param name="t">Name of the time coordinate.</param>
 public sealed class SpectralReference(Func<Problem, Etdrk4Solver> solver, Func<double, double> u0, double dt, string description,
                                       string x = "x", string t = "t") : PointwiseReference
 {
@@ -13,14 +23,39 @@ public sealed class SpectralReference(Func<Problem, Etdrk4Solver> solver, Func<d
 
     public override double[,] Evaluate(Problem problem, double[,] points)
     {
-        int ix = problem.Domain.IndexOf(x), it = problem.Domain.IndexOf(t), n = points.GetLength(0);
-        var times = Enumerable.Range(0, n).Select(i => points[i, it]).Distinct().Order().ToArray();
-        var s = solver(problem);
-        var solutions = s.Solve(u0, times, dt);
-        var hats = solutions.Select(s.Forward).ToArray();
-        var index = times.Select((v, i) => (v, i)).ToDictionary(p => p.v, p => p.i);
+        ArgumentNullException.ThrowIfNull(problem);
+        ArgumentNullException.ThrowIfNull(points);
+        if (problem.Fields.Count != 1)
+            throw new PinnException($"spectral reference: problem '{problem.Name}' has {problem.Fields.Count} fields; the spectral solver gives one");
+        var domain = problem.Domain;
+        int ix = domain.IndexOf(x), it = domain.IndexOf(t), n = points.GetLength(0);
+        if (points.GetLength(1) != domain.Dim)
+            throw new PinnException($"spectral reference: points have {points.GetLength(1)} columns for {domain.Dim} coordinates");
+        double t0 = domain[t].Min, slack = 1e-12 * Math.Max(1, Math.Abs(domain[t].Max - t0));
         var values = new double[n, 1];
-        Parallel.For(0, n, i => values[i, 0] = s.Interpolate(hats[index[points[i, it]]], points[i, ix]));
+        if (n == 0) return values;
+
+        // Group the points by time, in ascending time order.
+        var byTime = new SortedDictionary<double, List<int>>();
+        for (int i = 0; i < n; i++)
+        {
+            double ti = points[i, it];
+            if (!double.IsFinite(ti) || ti < t0 - slack)
+                throw new PinnException($"spectral reference: a point at {t} = {ti} is before the initial time {t0} or not finite");
+            if (!byTime.TryGetValue(ti, out var list)) byTime[ti] = list = [];
+            list.Add(i);
+        }
+        var times = byTime.Keys.ToArray();
+        var groups = byTime.Values.ToArray();
+
+        var s = solver(problem);
+        var solutions = s.Solve(u0, times.Select(ti => Math.Max(0, ti - t0)).ToArray(), dt);
+        Parallel.For(0, times.Length, g =>
+        {
+            var idx = groups[g];
+            var interpolated = s.Interpolate(solutions[g], idx.Select(i => points[i, ix]).ToArray());
+            for (int k = 0; k < idx.Count; k++) values[idx[k], 0] = interpolated[k];
+        });
         return values;
     }
 }

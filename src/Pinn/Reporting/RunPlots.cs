@@ -1,190 +1,411 @@
 using System.Globalization;
 using Pinn.References;
+using Pinn.Training;
 using ScottPlot;
 using SkiaSharp;
 
 namespace Pinn.Reporting;
 
 /// <summary>
-/// The PNG plots of a finished run, next to its metrics: prediction / reference / |error| heatmaps and
-/// time slices for two-coordinate problems on a grid, profiles for one-coordinate problems, and loss
-/// and error curves from log.csv. Each panel is a ScottPlot figure; multi-panel images are composed
-/// with SkiaSharp.
+/// The PNG plots of a finished run, written next to its metrics:
+/// <list type="bullet">
+/// <item>one coordinate: <c>&lt;field&gt;_profile.png</c>, prediction and reference vs the coordinate over |error|;</item>
+/// <item>two coordinates on a grid: <c>&lt;field&gt;_heatmaps.png</c>, prediction / reference / |error| side by side
+/// (time across, space up for space–time problems, as in the Burgers figures of Raissi et al.), and for
+/// space–time also <c>&lt;field&gt;_slices.png</c>, u(x) at ¼, ½ and ¾ of the time range;</item>
+/// <item>always <c>loss.png</c> (total loss and each term vs step), and <c>error.png</c> (relative L2 at the
+/// evaluated steps) when some log entry carries an error; both on a log10 y-axis.</item>
+/// </list>
+/// Scattered points or more than two coordinates get no field plots. Non-finite values are dropped
+/// (curves) or left blank (heatmaps), never thrown on. Multi-panel images are ScottPlot <see cref="Multiplot"/>s.
 /// </summary>
 public static class RunPlots
 {
-    public const int PanelWidth = 600, PanelHeight = 480;
+    /// <summary>Size in pixels of single-panel figures and of the two-row profile: loss, error, profile.</summary>
+    public const int Width = 1200, Height = 800;
 
-    public static IReadOnlyList<string> Write(string dir, string problem, ReferenceSolution reference, double[,] predicted,
-                                              string? timeAxis, ErrorReport? error)
+    /// <summary>Size in pixels of the three-panel rows: heatmaps and time slices.</summary>
+    public const int RowWidth = 1800, RowHeight = 600;
+
+    /// <summary>Fractions of the time range at which the slices are drawn (nearest grid time).</summary>
+    static readonly double[] SliceFractions = [0.25, 0.5, 0.75];
+
+    static readonly Color ReferenceColor = Colors.Blue, PredictionColor = Colors.Red;
+
+    /// <summary>
+    /// An installed sans-serif family, or null for ScottPlot's choice (which falls back to a serif face on
+    /// machines without its preferred fonts). Asked of SkiaSharp once.
+    /// </summary>
+    static readonly Lazy<string?> SansFont = new(() =>
     {
+        var installed = SKFontManager.Default.FontFamilies.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return new[] { "DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica" }.FirstOrDefault(installed.Contains);
+    });
+
+    static readonly Lazy<SKTypeface?> SansBold = new(() => SansFont.Value is { } f ? SKTypeface.FromFamilyName(f, SKFontStyle.Bold) : null);
+
+    /// <summary>A new plot in the house font.</summary>
+    static Plot NewPlot()
+    {
+        var plot = new Plot();
+        if (SansFont.Value is { } font)
+        {
+            plot.Font.Set(font); // sets a regular typeface on every label: the title's Bold flag no longer applies
+            plot.Axes.Title.Label.Font = SansBold.Value;
+        }
+        plot.Axes.Title.Label.Bold = true;
+        plot.Axes.Title.Label.FontSize = 16;
+        return plot;
+    }
+
+    /// <summary>Writes the plots that fit the data into <paramref name="dir"/> and returns the file paths written.</summary>
+    public static IReadOnlyList<string> Write(string dir, string problemName, ReferenceSolution reference, double[,] predicted,
+                                              string? timeAxis, ErrorReport? error, IReadOnlyList<LogEntry> log)
+    {
+        Directory.CreateDirectory(dir);
         var written = new List<string>();
+        int d = reference.Coordinates.Count;
         for (int k = 0; k < reference.Fields.Count; k++)
         {
             var field = reference.Fields[k];
-            var rel = error?.Fields.TryGetValue(field, out var fe) == true ? $"rel. L2 {fe.RelativeL2:0.00e+00}" : "";
             var pred = Enumerable.Range(0, reference.Count).Select(i => predicted[i, k]).ToArray();
             var refv = reference.FieldValues(k);
-            if (reference.Coordinates.Count == 1)
-                written.Add(Profile(dir, problem, field, rel, reference.Points, pred, refv, reference.Coordinates[0]));
-            else if (reference.Coordinates.Count == 2 && reference.GridAxes is { } axes)
+            double rel = error?.Fields.TryGetValue(field, out var fe) == true ? fe.RelativeL2 : RelativeL2(pred, refv);
+            if (d == 1)
+                written.Add(Profile(dir, problemName, field, rel, reference, pred, refv));
+            else if (d == 2 && reference.GridAxes is { Count: 2 } axes
+                     && axes[0].Length * axes[1].Length == reference.Count && axes[0].Length > 1 && axes[1].Length > 1)
             {
-                written.Add(Heatmaps(dir, problem, field, rel, reference.Coordinates, axes, pred, refv, timeAxis));
-                if (timeAxis is not null) written.Add(Slices(dir, problem, field, reference.Coordinates, axes, pred, refv, timeAxis));
+                int it = timeAxis is null ? -1 : IndexOf(reference.Coordinates, timeAxis);
+                written.Add(Heatmaps(dir, problemName, field, rel, reference.Coordinates, axes, pred, refv, it));
+                if (it >= 0) written.Add(Slices(dir, problemName, field, reference.Coordinates, axes, pred, refv, it));
             }
         }
-        written.AddRange(Curves(dir, problem));
+        written.AddRange(Curves(dir, problemName, log, error));
         return written;
     }
 
-    static string Profile(string dir, string problem, string field, string rel, double[,] points, double[] pred, double[] refv, string axis)
+    /// <summary>
+    /// The same plots with the training log read back from <c>dir/log.csv</c> (as <see cref="RunDirectory"/> writes
+    /// it: phase, step, seconds, lr, loss, loss_&lt;term&gt;…, rel_l2_&lt;field&gt;…); no log file, no curves.
+    /// </summary>
+    public static IReadOnlyList<string> Write(string dir, string problemName, ReferenceSolution reference, double[,] predicted,
+                                              string? timeAxis, ErrorReport? error) =>
+        Write(dir, problemName, reference, predicted, timeAxis, error, ReadLog(Path.Combine(dir, "log.csv")));
+
+    static int IndexOf(IReadOnlyList<string> names, string name)
     {
-        var x = Enumerable.Range(0, pred.Length).Select(i => points[i, 0]).ToArray();
-        var top = new Plot();
-        var r = top.Add.ScatterLine(x, refv);
-        r.LegendText = "reference";
-        r.LineWidth = 2;
-        var p = top.Add.ScatterLine(x, pred);
-        p.LegendText = "prediction";
-        p.LinePattern = LinePattern.Dashed;
-        p.LineWidth = 2;
-        top.ShowLegend();
-        top.Title($"{problem}: {field} ({rel})");
+        for (int i = 0; i < names.Count; i++)
+            if (names[i] == name) return i;
+        return -1;
+    }
+
+    static double RelativeL2(double[] pred, double[] refv)
+    {
+        double num = 0, den = 0;
+        for (int i = 0; i < pred.Length; i++)
+        {
+            num += (pred[i] - refv[i]) * (pred[i] - refv[i]);
+            den += refv[i] * refv[i];
+        }
+        return den > 0 ? Math.Sqrt(num / den) : Math.Sqrt(num);
+    }
+
+    static string Sci(double v) => double.IsFinite(v) ? v.ToString("0.00e+00", CultureInfo.InvariantCulture) : "n/a";
+    static string G(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+
+    // ---------------------------------------------------------------- one coordinate
+
+    static string Profile(string dir, string problem, string field, double rel, ReferenceSolution reference, double[] pred, double[] refv)
+    {
+        var axis = reference.Coordinates[0];
+        var order = Enumerable.Range(0, reference.Count).OrderBy(i => reference.Points[i, 0]).ToArray();
+        var x = order.Select(i => reference.Points[i, 0]).ToArray();
+
+        var top = NewPlot();
+        AddLine(top, x, order.Select(i => refv[i]).ToArray(), "reference", ReferenceColor, dashed: false);
+        AddLine(top, x, order.Select(i => pred[i]).ToArray(), "prediction", PredictionColor, dashed: true);
+        top.ShowLegend(Alignment.UpperRight);
+        top.Title($"{problem}: {field}({axis}), relative L2 {Sci(rel)}");
         top.XLabel(axis);
         top.YLabel(field);
-        var bottom = new Plot();
-        bottom.Add.ScatterLine(x, pred.Zip(refv, (a, b) => Math.Abs(a - b)).ToArray());
+
+        var bottom = NewPlot();
+        AddLine(bottom, x, order.Select(i => Math.Abs(pred[i] - refv[i])).ToArray(), null, Colors.Black, dashed: false);
         bottom.Title($"|{field} − {field}_ref|");
         bottom.XLabel(axis);
-        return Compose(Path.Combine(dir, $"{field}_profile.png"), [top, bottom], columns: 2);
+        bottom.YLabel("|error|");
+
+        // One x-range and one data-area width, so the error lines up under the curves.
+        foreach (var plot in new[] { top, bottom })
+        {
+            if (x.Length > 1 && x[^1] > x[0]) plot.Axes.SetLimitsX(x[0], x[^1]);
+            plot.Axes.Left.MinimumSize = 90;
+            plot.Axes.Right.MinimumSize = 30;
+        }
+
+        var path = Path.Combine(dir, $"{field}_profile.png");
+        Save(path, [top, bottom], rows: 2, columns: 1, Width, Height);
+        return path;
     }
 
-    static string Heatmaps(string dir, string problem, string field, string rel, IReadOnlyList<string> coords,
-                           IReadOnlyList<double[]> axes, double[] pred, double[] refv, string? timeAxis)
+    /// <summary>A line through the finite points (x, y); nothing when there are none.</summary>
+    static void AddLine(Plot plot, double[] x, double[] y, string? legend, Color color, bool dashed)
     {
-        // Space–time: time across, space up (as in the Burgers figures of Raissi et al.); 2-D space: x across, y up.
-        int across = timeAxis is not null && coords[0] == timeAxis ? 0 : timeAxis is not null ? 1 : 0;
-        int up = 1 - across;
-        var error = pred.Zip(refv, (a, b) => Math.Abs(a - b)).ToArray();
-        var panels = new[] { (pred, $"{problem}: {field} predicted"), (refv, $"{field} reference"), (error, $"|error| ({rel})") }
-            .Select(pv => HeatPanel(pv.Item1, pv.Item2, coords, axes, across, up)).ToArray();
-        return Compose(Path.Combine(dir, $"{field}_heatmaps.png"), panels, columns: 3);
+        var keep = Enumerable.Range(0, x.Length).Where(i => double.IsFinite(x[i]) && double.IsFinite(y[i])).ToArray();
+        if (keep.Length == 0) return;
+        var s = plot.Add.ScatterLine(keep.Select(i => x[i]).ToArray(), keep.Select(i => y[i]).ToArray());
+        s.Color = color;
+        s.LineWidth = 2;
+        if (dashed) s.LinePattern = LinePattern.Dashed;
+        if (legend is not null) s.LegendText = legend;
     }
 
-    static Plot HeatPanel(double[] values, string title, IReadOnlyList<string> coords, IReadOnlyList<double[]> axes, int across, int up)
+    // ---------------------------------------------------------------- two coordinates on a grid
+
+    /// <param name="timeIndex">index of the time coordinate, or −1 for two space coordinates.</param>
+    static string Heatmaps(string dir, string problem, string field, double rel, IReadOnlyList<string> coords,
+                           IReadOnlyList<double[]> axes, double[] pred, double[] refv, int timeIndex)
     {
-        int na = axes[across].Length, nu = axes[up].Length;
+        // Space–time: time across, space up. Two space coordinates: the first across, the second up.
+        int across = timeIndex >= 0 ? timeIndex : 0, up = 1 - across;
+        var err = pred.Zip(refv, (a, b) => Math.Abs(a - b)).ToArray();
+        var shared = FiniteRange(pred.Concat(refv)); // prediction and reference on one colour scale
+        var panels = new[]
+        {
+            HeatPanel(pred, $"{problem}: {field} predicted", coords, axes, across, up, shared),
+            HeatPanel(refv, $"{problem}: {field} reference", coords, axes, across, up, shared),
+            HeatPanel(err, $"|error|, relative L2 {Sci(rel)}", coords, axes, across, up, FiniteRange(err)),
+        };
+        var path = Path.Combine(dir, $"{field}_heatmaps.png");
+        Save(path, panels, rows: 1, columns: 3, RowWidth, RowHeight);
+        return path;
+    }
+
+    static Plot HeatPanel(double[] values, string title, IReadOnlyList<string> coords, IReadOnlyList<double[]> axes,
+                          int across, int up, ScottPlot.Range range)
+    {
+        double[] xa = axes[across], ya = axes[up];
+        int na = xa.Length, nu = ya.Length, n1 = axes[1].Length;
+        // Heatmap rows are drawn top to bottom: row 0 holds the largest value of the vertical coordinate.
         var data = new double[nu, na];
-        for (int i0 = 0; i0 < axes[0].Length; i0++)
-            for (int i1 = 0; i1 < axes[1].Length; i1++)
+        for (int ia = 0; ia < na; ia++)
+            for (int iu = 0; iu < nu; iu++)
             {
-                int ia = across == 0 ? i0 : i1, iu = up == 0 ? i0 : i1;
-                data[nu - 1 - iu, ia] = values[i0 * axes[1].Length + i1]; // row 0 is drawn at the top
+                int i0 = across == 0 ? ia : iu, i1 = across == 0 ? iu : ia;
+                double v = values[i0 * n1 + i1];
+                data[nu - 1 - iu, ia] = double.IsFinite(v) ? v : double.NaN;
             }
-        var plot = new Plot();
+        var plot = NewPlot();
         var hm = plot.Add.Heatmap(data);
         hm.Colormap = new ScottPlot.Colormaps.Turbo();
-        hm.Extent = new CoordinateRect(axes[across][0], axes[across][^1], axes[up][0], axes[up][^1]);
+        hm.ManualRange = range;
+        // Cell centres on the grid points: the image reaches half a cell beyond the first and last.
+        double hx = (xa[^1] - xa[0]) / (na - 1) / 2, hy = (ya[^1] - ya[0]) / (nu - 1) / 2;
+        hm.Extent = new CoordinateRect(xa[0] - hx, xa[^1] + hx, ya[0] - hy, ya[^1] + hy);
         plot.Add.ColorBar(hm);
         plot.Title(title);
         plot.XLabel(coords[across]);
         plot.YLabel(coords[up]);
-        plot.Axes.Margins(0, 0);
+        plot.Axes.SetLimits(xa[0] - hx, xa[^1] + hx, ya[0] - hy, ya[^1] + hy);
         return plot;
     }
 
-    static string Slices(string dir, string problem, string field, IReadOnlyList<string> coords, IReadOnlyList<double[]> axes,
-                         double[] pred, double[] refv, string timeAxis)
+    static ScottPlot.Range FiniteRange(IEnumerable<double> values)
     {
-        int it = coords[0] == timeAxis ? 0 : 1, ix = 1 - it;
-        var ts = axes[it];
+        double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        foreach (var v in values)
+            if (double.IsFinite(v)) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
+        if (lo > hi) return new ScottPlot.Range(0, 1);
+        if (lo == hi) return new ScottPlot.Range(lo - 0.5, hi + 0.5);
+        return new ScottPlot.Range(lo, hi);
+    }
+
+    static string Slices(string dir, string problem, string field, IReadOnlyList<string> coords, IReadOnlyList<double[]> axes,
+                         double[] pred, double[] refv, int it)
+    {
+        int ix = 1 - it, n1 = axes[1].Length;
+        double[] ts = axes[it], xs = axes[ix];
+        var yRange = FiniteRange(pred.Concat(refv));
+        double pad = 0.05 * (yRange.Max - yRange.Min);
         var panels = new List<Plot>();
-        foreach (var frac in new[] { 0.25, 0.5, 0.75, 1.0 })
+        foreach (var frac in SliceFractions)
         {
             double target = ts[0] + frac * (ts[^1] - ts[0]);
             int j = Enumerable.Range(0, ts.Length).MinBy(i => Math.Abs(ts[i] - target));
-            double[] Cut(double[] v) => axes[ix].Select((_, i) => v[it == 0 ? j * axes[1].Length + i : i * axes[1].Length + j]).ToArray();
-            var plot = new Plot();
-            var r = plot.Add.ScatterLine(axes[ix], Cut(refv));
-            r.LegendText = "reference";
-            r.LineWidth = 2;
-            var p = plot.Add.ScatterLine(axes[ix], Cut(pred));
-            p.LegendText = "prediction";
-            p.LinePattern = LinePattern.Dashed;
-            p.LineWidth = 2;
-            plot.ShowLegend();
-            plot.Title($"{problem}: {field} at {timeAxis} = {ts[j].ToString("G3", CultureInfo.InvariantCulture)}");
+            double[] Cut(double[] v) => Enumerable.Range(0, xs.Length).Select(i => v[it == 0 ? j * n1 + i : i * n1 + j]).ToArray();
+            var plot = NewPlot();
+            AddLine(plot, xs, Cut(refv), "reference", ReferenceColor, dashed: false);
+            AddLine(plot, xs, Cut(pred), "prediction", PredictionColor, dashed: true);
+            plot.ShowLegend(Alignment.UpperRight);
+            plot.Title($"{problem}: {field} at {coords[it]} = {G(ts[j])}");
             plot.XLabel(coords[ix]);
-            plot.YLabel(field);
+            plot.YLabel($"{field}({coords[ix]}, {coords[it]})");
+            plot.Axes.SetLimits(xs[0], xs[^1], yRange.Min - pad, yRange.Max + pad);
             panels.Add(plot);
         }
-        return Compose(Path.Combine(dir, $"{field}_slices.png"), panels, columns: 4);
+        var path = Path.Combine(dir, $"{field}_slices.png");
+        Save(path, panels, rows: 1, columns: panels.Count, RowWidth, RowHeight);
+        return path;
     }
 
-    /// <summary>loss.png (every loss column of log.csv, log scale) and error.png (relative L2 where evaluated).</summary>
-    static IEnumerable<string> Curves(string dir, string problem)
+    // ---------------------------------------------------------------- training curves
+
+    static IEnumerable<string> Curves(string dir, string problem, IReadOnlyList<LogEntry> log, ErrorReport? final)
     {
-        var log = Path.Combine(dir, "log.csv");
-        if (!File.Exists(log)) yield break;
-        var lines = File.ReadAllLines(log);
-        if (lines.Length < 2) yield break;
-        var header = lines[0].Split(',');
-        var rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
-        double Cell(string[] row, int c) =>
-            c < row.Length && double.TryParse(row[c], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
-                ? v : double.NaN;
-        double Positive(string[] row, int c) => Cell(row, c) is var v && v > 0 ? v : double.NaN; // log scale
+        // A divergence recovery steps back: the entry logged last for a step is the one the run kept.
+        var entries = log.GroupBy(e => e.Step).Select(g => g.Last()).OrderBy(e => e.Step).ToArray();
 
-        Plot LogPlot(IEnumerable<int> columns, string title, string ylabel, Func<string, string> name)
-        {
-            var plot = new Plot();
-            foreach (var c in columns)
-            {
-                var pts = rows.Select(r => (x: Cell(r, 1), y: Positive(r, c))).Where(p => !double.IsNaN(p.y) && !double.IsNaN(p.x)).ToArray();
-                if (pts.Length == 0) continue;
-                var s = plot.Add.ScatterLine(pts.Select(p => p.x).ToArray(), pts.Select(p => Math.Log10(p.y)).ToArray());
-                s.LegendText = name(header[c]);
-            }
-            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
-            {
-                IntegerTicksOnly = true,
-                LabelFormatter = y => $"1e{y:0}",
-            };
-            plot.ShowLegend();
-            plot.Title($"{problem}: {title}");
-            plot.XLabel("step");
-            plot.YLabel(ylabel);
-            return plot;
-        }
-
-        var lossCols = Enumerable.Range(0, header.Length).Where(c => header[c] == "loss" || header[c].StartsWith("loss_", StringComparison.Ordinal));
+        var loss = LogPlot($"{problem}: training loss", "loss");
+        AddLogLine(loss, entries, e => e.Loss, "total (weighted)", width: 2.5f);
+        var terms = entries.SelectMany(e => e.Terms.Keys).Distinct().ToArray();
+        foreach (var term in terms)
+            AddLogLine(loss, entries, e => e.Terms.TryGetValue(term, out var v) ? v : double.NaN, term, width: 1.5f);
+        FinishLogPlot(loss, entries, "no finite loss in the log");
         var lossPath = Path.Combine(dir, "loss.png");
-        LogPlot(lossCols, "loss", "loss (log10)", h => h == "loss" ? "total (weighted)" : h[5..]).SavePng(lossPath, 900, 600);
+        loss.SavePng(lossPath, Width, Height);
         yield return lossPath;
 
-        var errCols = Enumerable.Range(0, header.Length).Where(c => header[c].StartsWith("rel_l2_", StringComparison.Ordinal)).ToArray();
-        if (errCols.Any(c => rows.Any(r => !double.IsNaN(Positive(r, c)))))
+        var evaluated = entries.Where(e => e.Error is not null).ToArray();
+        if (evaluated.Length == 0) yield break;
+        var error = LogPlot($"{problem}: relative L2 error against the reference", "relative L2 error");
+        var fields = evaluated.SelectMany(e => e.Error!.Fields.Keys).Distinct().ToArray();
+        var colors = new Dictionary<string, Color>();
+        foreach (var f in fields)
+            if (AddLogLine(error, evaluated, e => e.Error!.Fields.TryGetValue(f, out var fe) ? fe.RelativeL2 : double.NaN, f,
+                           width: 2, markers: true) is { } line)
+                colors[f] = line.Color;
+        // The run's final error (after the last logged step, e.g. at the end of L-BFGS) when the log does not end on it.
+        if (final is not null && entries[^1].Error is null)
         {
-            var errPath = Path.Combine(dir, "error.png");
-            LogPlot(errCols, "error against the reference", "relative L2 (log10)", h => h[7..]).SavePng(errPath, 900, 600);
-            yield return errPath;
+            var last = new[] { entries[^1] with { Error = final } };
+            foreach (var f in final.Fields.Keys)
+                if (AddLogLine(error, last, e => e.Error!.Fields[f].RelativeL2, $"{f} (final)", width: 0, markers: true,
+                               shape: MarkerShape.FilledDiamond) is { } point && colors.TryGetValue(f, out var c))
+                    point.Color = c;
         }
+        FinishLogPlot(error, entries, "no finite error in the log");
+        var errorPath = Path.Combine(dir, "error.png");
+        error.SavePng(errorPath, Width, Height);
+        yield return errorPath;
     }
 
-    /// <summary>Renders the panels side by side (rows of <paramref name="columns"/>) into one PNG.</summary>
-    static string Compose(string path, IReadOnlyList<Plot> panels, int columns)
+    /// <summary>A plot whose y data will be log10 values (see <see cref="FinishLogPlot"/>).</summary>
+    static Plot LogPlot(string title, string ylabel)
     {
-        int rowsN = (panels.Count + columns - 1) / columns;
-        using var surface = SKSurface.Create(new SKImageInfo(columns * PanelWidth, rowsN * PanelHeight));
-        surface.Canvas.Clear(SKColors.White);
-        for (int i = 0; i < panels.Count; i++)
+        var plot = NewPlot();
+        plot.Title(title);
+        plot.XLabel("step");
+        plot.YLabel(ylabel);
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot;
+    }
+
+    /// <summary>
+    /// Log-scale ticks for the log10 data in <paramref name="plot"/>: every decade labelled 10ⁿ, also 2·10ⁿ and 5·10ⁿ
+    /// when the data span less than three decades and every m·10ⁿ below one; minor ticks and grid lines at the other
+    /// multiples. Marks the
+    /// phase changes; says so in the plot when there is nothing to draw.
+    /// </summary>
+    static void FinishLogPlot(Plot plot, IReadOnlyList<LogEntry> entries, string emptyText)
+    {
+        var ys = plot.GetPlottables().OfType<ScottPlot.Plottables.Scatter>().SelectMany(s => s.Data.GetScatterPoints()).Select(p => p.Y).ToArray();
+        if (ys.Length == 0)
         {
-            using var bmp = SKBitmap.Decode(panels[i].GetImage(PanelWidth, PanelHeight).GetImageBytes());
-            surface.Canvas.DrawBitmap(bmp, i % columns * PanelWidth, i / columns * PanelHeight);
+            plot.Add.Annotation(emptyText, Alignment.MiddleCenter);
+            plot.HideLegend();
+            return;
         }
-        using var image = surface.Snapshot();
-        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        File.WriteAllBytes(path, png.ToArray());
-        return path;
+        double lo = ys.Min(), hi = ys.Max(), pad = Math.Max(0.05 * (hi - lo), 0.1);
+        double ymin = lo - pad, ymax = hi + pad, span = ymax - ymin;
+        plot.Axes.SetLimitsY(ymin, ymax);
+        int every = Math.Max(1, (int)Math.Ceiling(span / 12)); // at most about a dozen labelled decades
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        for (int d = (int)Math.Floor(ymin); d <= (int)Math.Ceiling(ymax); d++)
+            for (int m = 1; m <= 9; m++)
+            {
+                double y = d + Math.Log10(m);
+                if (y < ymin || y > ymax) continue;
+                if (m == 1 && d % every == 0) ticks.AddMajor(y, PowerOfTen(d));
+                else if (span < 1 || span < 3 && m is 2 or 5) ticks.AddMajor(y, $"{m}·{PowerOfTen(d)}");
+                else if (every == 1) ticks.AddMinor(y);
+            }
+        plot.Axes.Left.TickGenerator = ticks;
+        plot.Grid.MajorLineColor = Colors.Black.WithOpacity(0.2);
+        plot.Grid.MinorLineColor = Colors.Black.WithOpacity(0.07);
+        plot.Grid.MinorLineWidth = 1;
+        MarkPhases(plot, entries, ymax);
+    }
+
+    static string PowerOfTen(int e)
+    {
+        const string sup = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+        var digits = Math.Abs(e).ToString(CultureInfo.InvariantCulture).Select(c => sup[c - '0']);
+        return "10" + (e < 0 ? "⁻" : "") + string.Concat(digits);
+    }
+
+    /// <summary>log10 of the positive, finite values against step; NaN, ±∞ and non-positive values are dropped.</summary>
+    static ScottPlot.Plottables.Scatter? AddLogLine(Plot plot, IReadOnlyList<LogEntry> entries, Func<LogEntry, double> value, string legend,
+                           float width, bool markers = false, MarkerShape shape = MarkerShape.FilledCircle)
+    {
+        var pts = entries.Select(e => (x: (double)e.Step, y: value(e))).Where(p => double.IsFinite(p.y) && p.y > 0).ToArray();
+        if (pts.Length == 0) return null;
+        var s = plot.Add.Scatter(pts.Select(p => p.x).ToArray(), pts.Select(p => Math.Log10(p.y)).ToArray());
+        s.LegendText = legend;
+        s.LineWidth = width;
+        s.MarkerSize = markers || pts.Length == 1 ? 7 : 0;
+        s.MarkerShape = shape;
+        return s;
+    }
+
+    /// <summary>A dashed vertical line where the log's phase changes (Adam → L-BFGS): at the last step logged before.</summary>
+    static void MarkPhases(Plot plot, IReadOnlyList<LogEntry> entries, double top)
+    {
+        for (int i = 1; i < entries.Count; i++)
+            if (entries[i].Phase != entries[i - 1].Phase)
+            {
+                plot.Add.VerticalLine(entries[i - 1].Step, width: 1, color: Colors.Gray, pattern: LinePattern.Dashed);
+                var text = plot.Add.Text(" " + entries[i].Phase, entries[i - 1].Step, top); // inside the frame, right of the line
+                text.LabelAlignment = Alignment.UpperLeft;
+                text.LabelFontColor = Colors.Gray;
+                text.LabelFontSize = 13;
+                text.OffsetY = 4;
+            }
+    }
+
+    // ---------------------------------------------------------------- output
+
+    static void Save(string path, IReadOnlyList<Plot> panels, int rows, int columns, int width, int height)
+    {
+        var multiplot = new Multiplot(panels[0]);
+        foreach (var p in panels.Skip(1)) multiplot.AddPlot(p);
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
+        multiplot.SavePng(path, width, height);
+    }
+
+    /// <summary>log.csv back as log entries (unparsable cells are NaN: they are dropped when plotted).</summary>
+    static IReadOnlyList<LogEntry> ReadLog(string path)
+    {
+        if (!File.Exists(path)) return [];
+        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
+        if (lines.Length < 2) return [];
+        var header = lines[0].Split(',');
+        int Col(string name) => Array.IndexOf(header, name);
+        var terms = Enumerable.Range(0, header.Length).Where(c => header[c].StartsWith("loss_", StringComparison.Ordinal)).ToArray();
+        var fields = Enumerable.Range(0, header.Length).Where(c => header[c].StartsWith("rel_l2_", StringComparison.Ordinal)).ToArray();
+        var entries = new List<LogEntry>();
+        foreach (var line in lines.Skip(1))
+        {
+            var row = line.Split(',');
+            double Cell(int c) => c >= 0 && c < row.Length && double.TryParse(row[c], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
+            var step = Cell(Col("step"));
+            if (!double.IsFinite(step)) continue;
+            var errors = fields.Where(c => !double.IsNaN(Cell(c)))
+                               .ToDictionary(c => header[c][7..], c => new FieldError(Cell(c), double.NaN));
+            entries.Add(new LogEntry(Col("phase") is var p and >= 0 && p < row.Length ? row[p] : "", (int)step, Cell(Col("seconds")),
+                                     Cell(Col("lr")), Cell(Col("loss")), terms.ToDictionary(c => header[c][5..], Cell),
+                                     errors.Count > 0 ? new ErrorReport(errors) : null));
+        }
+        return entries;
     }
 }

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using Pinn.Geometry;
 using Pinn.References;
 using Pinn.Reporting;
+using Pinn.Training;
 
 namespace Pinn.Tests.Reporting;
 
@@ -14,65 +14,122 @@ public class RunPlotsTests : IDisposable
     /// <summary>Width and height from the PNG signature and IHDR chunk (bytes 16–23, big-endian).</summary>
     static (int w, int h) PngSize(string path)
     {
+        File.Exists(path).Should().BeTrue(path);
         var b = File.ReadAllBytes(path);
-        b.Take(8).Should().Equal([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        b.Take(8).Should().Equal([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A], "{0} is a PNG", path);
+        b.Skip(12).Take(4).Should().Equal("IHDR"u8.ToArray(), "the first chunk of a PNG is IHDR");
         b.Length.Should().BeGreaterThan(5000, "a rendered figure, not an empty image");
         return (BinaryPrimitives.ReadInt32BigEndian(b.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(b.AsSpan(20)));
     }
 
-    void WriteLog() => File.WriteAllLines(Path.Combine(_dir, "log.csv"),
-    [
-        "phase,step,seconds,lr,loss,loss_pde,loss_ic,rel_l2_u",
-        "adam,0,0.1,0.001,4.0,3.0,1.0,0.9",
-        "adam,100,1.0,0.001,0.5,0.4,0.1,",
-        "adam,200,2.0,0.001,0.05,0.04,0.01,0.1",
-        "lbfgs,300,3.0,0,0.001,,,",
-    ]);
+    static double[] Linspace(double a, double b, int n) => Enumerable.Range(0, n).Select(i => a + (b - a) * i / (n - 1)).ToArray();
 
-    static ReferenceSolution Grid(string[] coords, double[][] axes, Func<double, double, double> f, out double[,] predicted)
+    /// <summary>A one-field reference on the grid axes0 × axes1 (last axis fastest) and a slightly wrong prediction.</summary>
+    static ReferenceSolution Grid(string[] coords, double[] axis0, double[] axis1, Func<double, double, double> f, out double[,] predicted)
     {
-        var pts = Box.Cartesian(axes);
-        int n = pts.GetLength(0);
+        int n = axis0.Length * axis1.Length;
+        var pts = new double[n, 2];
         var values = new double[n, 1];
         predicted = new double[n, 1];
-        for (int i = 0; i < n; i++)
-        {
-            values[i, 0] = f(pts[i, 0], pts[i, 1]);
-            predicted[i, 0] = values[i, 0] + 0.01 * Math.Sin(7 * pts[i, 0]);
-        }
-        return new ReferenceSolution(coords, pts, ["u"], values, axes);
+        for (int i = 0; i < axis0.Length; i++)
+            for (int j = 0; j < axis1.Length; j++)
+            {
+                int k = i * axis1.Length + j;
+                pts[k, 0] = axis0[i];
+                pts[k, 1] = axis1[j];
+                values[k, 0] = f(axis0[i], axis1[j]);
+                predicted[k, 0] = values[k, 0] + 0.01 * Math.Sin(7 * axis0[i]);
+            }
+        return new ReferenceSolution(coords, pts, ["u"], values, [axis0, axis1]);
     }
+
+    /// <summary>Three loss terms over 5000 steps, an error every 500 steps, a NaN loss and a switch to L-BFGS.</summary>
+    static List<LogEntry> Log(bool withErrors = true)
+    {
+        var log = new List<LogEntry>();
+        for (int s = 0; s <= 5000; s += 100)
+        {
+            var terms = new Dictionary<string, double>
+            {
+                ["pde"] = Math.Exp(-s / 700.0) + 1e-4,
+                ["ic"] = 0.5 * Math.Exp(-s / 400.0) + 1e-5,
+                ["bc"] = 0.1 * Math.Exp(-s / 900.0) + 1e-5,
+            };
+            double loss = s == 1200 ? double.NaN : terms.Values.Sum();
+            ErrorReport? error = withErrors && s % 500 == 0
+                ? new ErrorReport(new Dictionary<string, FieldError> { ["u"] = new(0.8 * Math.Exp(-s / 1500.0), 0.1) })
+                : null;
+            log.Add(new LogEntry(s < 4000 ? "adam" : "lbfgs", s, s * 0.01, 1e-3, loss, terms, error));
+        }
+        return log;
+    }
+
+    static string[] Names(IEnumerable<string> paths) => paths.Select(p => Path.GetFileName(p)!).ToArray();
 
     [Fact]
     public void Space_time_run_gets_heatmaps_slices_loss_and_error()
     {
-        WriteLog();
-        var r = Grid(["x", "t"], [Box.Linspace(-1, 1, 64), Box.Linspace(0, 1, 20)], (x, t) => -Math.Sin(Math.PI * x) * Math.Exp(-t), out var p);
-        var files = RunPlots.Write(_dir, "demo", r, p, "t", null).Select(Path.GetFileName).ToArray();
-        files.Should().BeEquivalentTo(["u_heatmaps.png", "u_slices.png", "loss.png", "error.png"]);
-        PngSize(Path.Combine(_dir, "u_heatmaps.png")).Should().Be((3 * RunPlots.PanelWidth, RunPlots.PanelHeight));
-        PngSize(Path.Combine(_dir, "u_slices.png")).Should().Be((4 * RunPlots.PanelWidth, RunPlots.PanelHeight));
-        PngSize(Path.Combine(_dir, "loss.png")).Should().Be((900, 600));
-        PngSize(Path.Combine(_dir, "error.png")).Should().Be((900, 600));
+        var r = Grid(["x", "t"], Linspace(-1, 1, 256), Linspace(0, 1, 100), (x, t) => -Math.Sin(Math.PI * x) * Math.Exp(-t), out var p);
+        var files = RunPlots.Write(_dir, "burgers", r, p, "t", ErrorReport.Compare(p, r), Log());
+        Names(files).Should().BeEquivalentTo(["u_heatmaps.png", "u_slices.png", "loss.png", "error.png"]);
+        files.Should().OnlyContain(f => Path.GetDirectoryName(f) == _dir);
+        PngSize(Path.Combine(_dir, "u_heatmaps.png")).Should().Be((RunPlots.RowWidth, RunPlots.RowHeight));
+        PngSize(Path.Combine(_dir, "u_slices.png")).Should().Be((RunPlots.RowWidth, RunPlots.RowHeight));
+        PngSize(Path.Combine(_dir, "loss.png")).Should().Be((RunPlots.Width, RunPlots.Height));
+        PngSize(Path.Combine(_dir, "error.png")).Should().Be((RunPlots.Width, RunPlots.Height));
     }
 
     [Fact]
-    public void Steady_2d_run_gets_heatmaps_but_no_slices()
+    public void Time_as_the_first_coordinate_works_too()
     {
-        var r = Grid(["x", "y"], [Box.Linspace(0, 1, 30), Box.Linspace(0, 1, 30)], (x, y) => x * y, out var p);
-        RunPlots.Write(_dir, "demo", r, p, null, null).Select(Path.GetFileName).Should().Equal("u_heatmaps.png");
+        var r = Grid(["t", "x"], Linspace(0, 1, 20), Linspace(-1, 1, 40), (t, x) => -Math.Sin(Math.PI * x) * Math.Exp(-t), out var p);
+        Names(RunPlots.Write(_dir, "burgers", r, p, "t", null, Log(withErrors: false)))
+            .Should().BeEquivalentTo(["u_heatmaps.png", "u_slices.png", "loss.png"]);
     }
 
     [Fact]
-    public void One_dimensional_run_gets_a_profile()
+    public void Steady_2d_run_gets_heatmaps_per_field_but_no_slices()
     {
-        var x = Box.Linspace(-1, 1, 50);
-        var pts = new double[50, 1];
-        var v = new double[50, 1];
-        for (int i = 0; i < 50; i++) { pts[i, 0] = x[i]; v[i, 0] = Math.Sin(Math.PI * x[i]); }
+        var (xs, ys) = (Linspace(0, 1, 40), Linspace(0, 2, 30));
+        int n = xs.Length * ys.Length;
+        var pts = new double[n, 2];
+        var values = new double[n, 2];
+        var predicted = new double[n, 2];
+        for (int i = 0; i < xs.Length; i++)
+            for (int j = 0; j < ys.Length; j++)
+            {
+                int k = i * ys.Length + j;
+                (pts[k, 0], pts[k, 1]) = (xs[i], ys[j]);
+                values[k, 0] = Math.Sin(Math.PI * xs[i]) * Math.Sin(Math.PI * ys[j]);
+                values[k, 1] = xs[i] * xs[i];
+                predicted[k, 0] = values[k, 0] + 0.005 * xs[i] * ys[j];
+                predicted[k, 1] = k == 5 ? double.NaN : values[k, 1]; // a non-finite prediction is left blank, not thrown on
+            }
+        var r = new ReferenceSolution(["x", "y"], pts, ["u", "v"], values, [xs, ys]);
+        var files = RunPlots.Write(_dir, "poisson2d", r, predicted, null, null, Log());
+        Names(files).Should().BeEquivalentTo(["u_heatmaps.png", "v_heatmaps.png", "loss.png", "error.png"]);
+        PngSize(Path.Combine(_dir, "v_heatmaps.png")).Should().Be((RunPlots.RowWidth, RunPlots.RowHeight));
+    }
+
+    [Fact]
+    public void One_dimensional_run_gets_a_profile_and_no_error_plot_without_evaluations()
+    {
+        var x = Linspace(0, 1, 200);
+        var pts = new double[200, 1];
+        var v = new double[200, 1];
+        var p = new double[200, 1];
+        for (int i = 0; i < 200; i++)
+        {
+            pts[i, 0] = x[i];
+            v[i, 0] = Math.Sin(Math.PI * x[i]);
+            p[i, 0] = v[i, 0] + 0.01 * Math.Sin(5 * Math.PI * x[i]);
+        }
         var r = new ReferenceSolution(["x"], pts, ["u"], v);
-        RunPlots.Write(_dir, "demo", r, v, null, null).Select(Path.GetFileName).Should().Equal("u_profile.png");
-        PngSize(Path.Combine(_dir, "u_profile.png")).Should().Be((2 * RunPlots.PanelWidth, RunPlots.PanelHeight));
+        var files = RunPlots.Write(_dir, "poisson1d", r, p, null, ErrorReport.Compare(p, r), Log(withErrors: false));
+        Names(files).Should().BeEquivalentTo(["u_profile.png", "loss.png"]);
+        PngSize(Path.Combine(_dir, "u_profile.png")).Should().Be((RunPlots.Width, RunPlots.Height));
+        PngSize(Path.Combine(_dir, "loss.png")).Should().Be((RunPlots.Width, RunPlots.Height));
+        File.Exists(Path.Combine(_dir, "error.png")).Should().BeFalse();
     }
 
     [Fact]
@@ -81,6 +138,48 @@ public class RunPlotsTests : IDisposable
         var pts = new double[,] { { 0, 0 }, { 0.5, 0.2 }, { 1, 1 } };
         var v = new double[,] { { 1 }, { 2 }, { 3 } };
         var r = new ReferenceSolution(["x", "t"], pts, ["u"], v);
-        RunPlots.Write(_dir, "demo", r, v, "t", null).Should().BeEmpty();
+        Names(RunPlots.Write(_dir, "scattered", r, v, "t", null, Log())).Should().BeEquivalentTo(["loss.png", "error.png"]);
+        Directory.GetFiles(_dir, "*_heatmaps.png").Should().BeEmpty();
+        Directory.GetFiles(_dir, "*_slices.png").Should().BeEmpty();
+    }
+
+    [Fact]
+    public void More_than_two_coordinates_get_only_the_curves()
+    {
+        var axes = new[] { Linspace(0, 1, 3), Linspace(0, 1, 3), Linspace(0, 1, 3) };
+        var pts = new double[27, 3];
+        for (int i = 0; i < 27; i++) (pts[i, 0], pts[i, 1], pts[i, 2]) = (axes[0][i / 9], axes[1][i / 3 % 3], axes[2][i % 3]);
+        var v = new double[27, 1];
+        var r = new ReferenceSolution(["x", "y", "t"], pts, ["u"], v, axes);
+        Names(RunPlots.Write(_dir, "heat3d", r, v, "t", null, Log(withErrors: false))).Should().Equal("loss.png");
+    }
+
+    [Fact]
+    public void A_log_without_finite_values_still_gives_a_loss_plot()
+    {
+        var x = new double[,] { { 0 }, { 1 } };
+        var v = new double[,] { { 0 }, { 1 } };
+        var r = new ReferenceSolution(["x"], x, ["u"], v);
+        var log = new[] { new LogEntry("adam", 0, 0, 1e-3, double.NaN, new Dictionary<string, double> { ["pde"] = double.PositiveInfinity }, null) };
+        Names(RunPlots.Write(_dir, "diverged", r, v, null, null, log)).Should().BeEquivalentTo(["u_profile.png", "loss.png"]);
+        PngSize(Path.Combine(_dir, "loss.png")).Should().Be((RunPlots.Width, RunPlots.Height));
+
+        Names(RunPlots.Write(_dir, "empty", r, v, null, null, [])).Should().Contain("loss.png");
+    }
+
+    [Fact]
+    public void The_log_can_be_read_back_from_log_csv()
+    {
+        File.WriteAllLines(Path.Combine(_dir, "log.csv"),
+        [
+            "phase,step,seconds,lr,loss,loss_pde,loss_ic,rel_l2_u,eps",
+            "adam,0,0.1,0.001,4.0,3.0,1.0,0.9,1",
+            "adam,100,1.0,0.001,0.5,0.4,0.1,,1",
+            "adam,200,2.0,0.001,NaN,0.04,0.01,0.1,1",
+            "lbfgs,300,3.0,0,0.001,,,,",
+        ]);
+        var r = Grid(["x", "t"], Linspace(-1, 1, 32), Linspace(0, 1, 10), (x, t) => x * t, out var p);
+        Names(RunPlots.Write(_dir, "demo", r, p, "t", null))
+            .Should().BeEquivalentTo(["u_heatmaps.png", "u_slices.png", "loss.png", "error.png"]);
     }
 }
