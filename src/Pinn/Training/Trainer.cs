@@ -202,7 +202,6 @@ public sealed class Trainer : IDisposable
     (string status, int step, double loss, ErrorReport? error) RunAdam(
         TorchSharp.Modules.OptimizerHelper adam, int start, CancellationToken cancel, Func<string, int, TrainerState> now, Func<double> elapsed)
     {
-        var coords = _problem.Domain.CoordinateNames;
         var lastGood = Checkpoint.Capture(now("adam", start), _model, adam);
         int failures = 0;
         double lastLoss = double.NaN;
@@ -219,7 +218,7 @@ public sealed class Trainer : IDisposable
             foreach (var g in adam.ParamGroups) g.LearningRate = lr;
             adam.zero_grad();
             bool rebalance = _options.Balancing.Kind == "gradnorm" && step % Math.Max(1, _options.Balancing.Every) == 0;
-            var (total, terms) = Loss(new StepContext(_model, coords, _problem.Fields, name => _parameters[name]), rebalance);
+            var (total, terms) = Loss(NewContext(), rebalance);
             lastLoss = total.ToDouble();
             if (!double.IsFinite(lastLoss))
             {
@@ -287,10 +286,13 @@ public sealed class Trainer : IDisposable
         Checkpoint.Capture(state, _model, optimizer ?? _currentOptimizer).Save(_checkpointDir);
     }
 
+    /// <summary>A fresh per-step view of the model (one forward pass and derivative cache per batch).</summary>
+    StepContext NewContext() => new(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name]);
+
     double CurrentLoss()
     {
         using var scope = NewDisposeScope();
-        return Loss(new StepContext(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name])).total.ToDouble();
+        return Loss(NewContext()).total.ToDouble();
     }
 
     (Tensor total, IReadOnlyDictionary<string, double> terms) Loss(StepContext ctx, bool rebalance = false)
@@ -317,9 +319,8 @@ public sealed class Trainer : IDisposable
     {
         // One fixed batch: L-BFGS assumes a deterministic objective.
         foreach (var s in _sets) s.Resample(_dtype, _device);
-        var coords = _problem.Domain.CoordinateNames;
         var lbfgs = new Lbfgs(_model.TrainableParameters, _options.LbfgsHistory);
-        var result = lbfgs.Minimize(() => Loss(new StepContext(_model, coords, _problem.Fields, name => _parameters[name])).total,
+        var result = lbfgs.Minimize(() => Loss(NewContext()).total,
                                     _options.LbfgsSteps, (k, f) =>
         {
             _observer?.OnStep(_options.Steps + k, _options.Steps + _options.LbfgsSteps, f);
