@@ -24,14 +24,16 @@ public sealed class ProblemCatalog : IProblemCatalog
 
     public Problem? Create(string name) => Factories.TryGetValue(name, out var f) ? f() : null;
 
-    /// <summary>Next to the executable (copied at build), else under ./problems of the working directory.</summary>
+    /// <summary>The folder holding the problems' run configs: next to the executable (copied at build), else ./problems.</summary>
+    public static string ConfigRoot()
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "problems");
+        return Directory.Exists(beside) ? beside : Path.Combine(Directory.GetCurrentDirectory(), "problems");
+    }
+
     public string? DefaultConfigPath(string name)
     {
-        foreach (var root in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
-        {
-            var path = Path.Combine(root, "problems", name, name + ".yaml");
-            if (File.Exists(path)) return path;
-        }
-        return null;
+        var path = Path.Combine(ConfigRoot(), name, name + ".yaml");
+        return File.Exists(path) ? path : null;
     }
 }

@@ -172,9 +172,7 @@ public static class PinnCommand
         {
             var which = r.GetValue(paper)!;
             if (which != "causal") throw new PinnException($"unknown paper '{which}' (available: causal)");
-            var problemsDir = Path.GetDirectoryName(ProblemCatalog.Instance.DefaultConfigPath("burgers")) is { } b
-                ? Path.GetDirectoryName(b)! : "problems";
-            var path = CausalReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, problemsDir);
+            var path = CausalReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot());
             stdout.WriteLine($"wrote {path}");
             return Ok;
         }));
@@ -247,16 +245,12 @@ public static class PinnCommand
         };
         cmd.SetAction(r => Guarded(stderr, () =>
         {
-            var overrides = new List<string>();
-            if (r.GetValue(nx) is { } x) overrides.Add($"evaluation.space_points={x}");
-            if (r.GetValue(nt) is { } t) overrides.Add($"evaluation.time_points={t}");
-            var cfg = RunConfigLoader.Load(r.GetValue(target)!, catalog, overrides);
+            var cfg = RunConfigLoader.Load(r.GetValue(target)!, catalog);
             var p = cfg.Problem;
             var reference = p.Reference ?? throw new PinnException($"problem '{p.Name}' has no reference");
             var counts = cfg.Evaluation.CountsFor(p);
-            if (r.GetValue(nx) is not null || r.GetValue(nt) is not null)
-                counts = p.Domain.Axes.Select(a => a.Name == p.Domain.TimeAxis ? r.GetValue(nt) ?? cfg.Evaluation.TimePoints
-                                                                             : r.GetValue(nx) ?? cfg.Evaluation.SpacePoints).ToArray();
+            // --nx / --nt replace the config's count on every spatial axis / the time axis; the rest stays.
+            counts = p.Domain.Axes.Select((a, j) => (a.Name == p.Domain.TimeAxis ? r.GetValue(nt) : r.GetValue(nx)) ?? counts[j]).ToArray();
             var solution = reference.Solve(p, counts);
             var path = r.GetValue(output)!;
             ReferenceFiles.Write(solution, path);

@@ -30,6 +30,12 @@ public sealed class ReferenceSolution
     public IReadOnlyList<double[]>? GridAxes { get; }
     public int Count => Points.GetLength(0);
 
+    /// <summary>Array shape of a field: the grid's [n_1, …, n_d], or [n] for scattered points.</summary>
+    public int[] Shape => GridAxes?.Select(a => a.Length).ToArray() ?? [Count];
+
+    /// <summary>Coordinate j as stored next to the fields: the grid axis, or the point column when scattered.</summary>
+    public double[] AxisValues(int j) => GridAxes?[j] ?? Enumerable.Range(0, Count).Select(i => Points[i, j]).ToArray();
+
     public double[] FieldValues(int field)
     {
         var v = new double[Count];

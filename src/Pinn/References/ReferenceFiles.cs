@@ -7,6 +7,18 @@ public static class ReferenceFiles
     /// .npz: one array per coordinate (the grid axes, or the point columns) and one per field (grid-shaped
     /// [n_1, …, n_d] in coordinate order when on a grid); .npy: an n×(d+m) table; .csv: the same table with a header.
     /// </summary>
+    /// <summary>One 1-D array per coordinate (grid axis or point column), the layout both reference and prediction files use.</summary>
+    public static Dictionary<string, NdArray> CoordinateArrays(ReferenceSolution r)
+    {
+        var arrays = new Dictionary<string, NdArray>();
+        for (int j = 0; j < r.Coordinates.Count; j++)
+        {
+            var axis = r.AxisValues(j);
+            arrays[r.Coordinates[j]] = new NdArray([axis.Length], axis);
+        }
+        return arrays;
+    }
+
     public static void Write(ReferenceSolution r, string path)
     {
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
@@ -30,15 +42,9 @@ public static class ReferenceFiles
                 Npy.Write(path, new NdArray([r.Count, names.Length], flat));
                 break;
             case ".npz":
-                var arrays = new Dictionary<string, NdArray>();
-                var shape = r.GridAxes?.Select(a => a.Length).ToArray() ?? [r.Count];
-                for (int j = 0; j < r.Coordinates.Count; j++)
-                {
-                    var axis = r.GridAxes?[j] ?? Column(j);
-                    arrays[r.Coordinates[j]] = new NdArray([axis.Length], axis);
-                }
+                var arrays = CoordinateArrays(r);
                 for (int k = 0; k < r.Fields.Count; k++)
-                    arrays[r.Fields[k]] = new NdArray(shape, r.FieldValues(k));
+                    arrays[r.Fields[k]] = new NdArray(r.Shape, r.FieldValues(k));
                 Npz.Write(path, arrays);
                 break;
             default:

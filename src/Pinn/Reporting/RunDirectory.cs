@@ -229,18 +229,12 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
 
     public void WritePrediction(ReferenceSolution reference, double[,] predicted)
     {
-        var arrays = new Dictionary<string, NdArray>();
-        var shape = reference.GridAxes?.Select(a => a.Length).ToArray() ?? [reference.Count];
-        for (int j = 0; j < reference.Coordinates.Count; j++)
-        {
-            var axis = reference.GridAxes?[j] ?? Enumerable.Range(0, reference.Count).Select(i => reference.Points[i, j]).ToArray();
-            arrays[reference.Coordinates[j]] = new NdArray([axis.Length], axis);
-        }
+        var arrays = ReferenceFiles.CoordinateArrays(reference);
         for (int k = 0; k < reference.Fields.Count; k++)
         {
             var pred = Enumerable.Range(0, reference.Count).Select(i => predicted[i, k]).ToArray();
-            arrays[reference.Fields[k] + "_pred"] = new NdArray(shape, pred);
-            arrays[reference.Fields[k] + "_ref"] = new NdArray(shape, reference.FieldValues(k));
+            arrays[reference.Fields[k] + "_pred"] = new NdArray(reference.Shape, pred);
+            arrays[reference.Fields[k] + "_ref"] = new NdArray(reference.Shape, reference.FieldValues(k));
         }
         Npz.Write(File("prediction.npz"), arrays);
     }

@@ -249,7 +249,8 @@ public sealed class Trainer : IDisposable
                 var diagnostics = Terms.SelectMany(t => t.Diagnostics).ToDictionary(d => d.Name, d => d.Value);
                 if (_options.Balancing.Kind == "gradnorm")
                     foreach (var t in Terms) diagnostics["weight_" + t.Name] = t.Weight;
-                _observer?.OnLog(new LogEntry("adam", step, elapsed(), lr, lastLoss, terms, eval ? lastError : null, diagnostics));
+                var termValues = terms.ToDictionary(t => t.Name, t => t.Value.ToDouble());
+                _observer?.OnLog(new LogEntry("adam", step, elapsed(), lr, lastLoss, termValues, eval ? lastError : null, diagnostics));
             }
             int next = step + 1;
             if (_options.SnapshotEvery > 0 && next % _options.SnapshotEvery == 0)
@@ -295,21 +296,25 @@ public sealed class Trainer : IDisposable
         return Loss(NewContext()).total.ToDouble();
     }
 
-    (Tensor total, IReadOnlyDictionary<string, double> terms) Loss(StepContext ctx, bool rebalance = false)
+    /// <summary>
+    /// The weighted total and each unweighted term. Terms stay tensors: reading them back
+    /// (a device sync per term) is left to the steps that log.
+    /// </summary>
+    (Tensor total, IReadOnlyList<(string Name, Tensor Value)> terms) Loss(StepContext ctx, bool rebalance = false)
     {
         Tensor? total = null;
-        var values = new Dictionary<string, double>();
         var losses = Terms.Select(t => (t, t.Loss(ctx))).ToList();
         if (rebalance) GradNormBalancing.Update(losses, _model.TrainableParameters, _options.Balancing.Alpha);
+        var values = new List<(string, Tensor)>();
         foreach (var (t, l) in losses)
         {
-            values[t.Name] = l.ToDouble();
+            values.Add((t.Name, l));
             var wl = t.Weight == 1 ? l : t.Weight * l;
             total = total is null ? wl : total + wl;
         }
         if (_model.PriorLoss() is { } prior)
         {
-            values["prior"] = prior.ToDouble();
+            values.Add(("prior", prior));
             total = total is null ? prior : total + prior;
         }
         return (total!, values);
