@@ -64,8 +64,8 @@ public sealed class Trainer : IDisposable
         _observer = observer;
         foreach (var (name, value) in problem.ParameterValues)
             _parameters[name] = tensor(value, dtype: dtype, device: device);
-        Terms = BuildTerms();
-        CheckKeys("training.batch", options.Batch.Keys);
+        Terms = model is IModelLoss own ? own.CreateTerms(problem, options) : BuildTerms();
+        if (model is not IModelLoss) CheckKeys("training.batch", options.Batch.Keys); // a GP has its grid, not batches
         CheckKeys("training.weights", options.Weights.Keys);
     }
 
@@ -239,6 +239,7 @@ public sealed class Trainer : IDisposable
             total.backward();
             adam.step();
             foreach (var t in Terms) t.AfterStep();
+            if (_model is IModelLoss own) own.AfterStep(step + 1, NewContext, Terms);
             _observer?.OnStep(step, _options.Steps, lastLoss);
 
             bool last = step == _options.Steps - 1;

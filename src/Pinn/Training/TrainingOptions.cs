@@ -57,6 +57,18 @@ public sealed record TrainingOptions
     /// <summary>Intra-op threads for libtorch (0: leave libtorch's default).</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// The GP solver's defaults (Fang et al. 2024): full-batch Adam at a constant 1e-2, float64.
+    /// </summary>
+    public static TrainingOptions GpDefaults => new()
+    {
+        LearningRate = 1e-2,
+        DecayRate = 1.0,
+        DType = "float64",
+        Sampler = "grid",
+        ResampleEvery = 0,
+    };
+
     public int BatchFor(string name, string kind) =>
         Batch.TryGetValue(name, out var n) ? n : Batch.TryGetValue(kind, out n) ? n : kind == "pde" ? 2048 : 256;
 
