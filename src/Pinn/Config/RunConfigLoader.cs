@@ -161,6 +161,7 @@ public static class RunConfigLoader
             Causal = ReadCausal(s.SubSection("causal")),
             Balancing = ReadBalancing(s.SubSection("balancing")),
             TimeWindows = s.Int("time_windows", d.TimeWindows),
+            TimeLimit = s.Double("time_limit", d.TimeLimit),
             Seed = s.Int("seed", d.Seed),
             DType = s.String("dtype", d.DType),
             Device = s.String("device", d.Device),
@@ -254,6 +255,9 @@ public static class RunConfigLoader
             throw s.Doc.Error(s.Raw("kernel"), $"model.kernel: unknown kernel '{o.Kernel}' (use gm — Gaussian envelope — or stm — Matérn-5/2 envelope)");
         if (o.Components < 1) throw s.Doc.Error(s.Raw("components"), "model.components must be ≥ 1");
         if (!(o.Jitter > 0)) throw s.Doc.Error(s.Raw("jitter"), "model.jitter must be positive");
+        foreach (var axis in problem.Domain.Axes)
+            if (o.FrequencyProblem(axis) is { } bad) throw s.Doc.Error(s.Raw("max_frequency"), bad);
+        if (o.SolveEvery < 0) throw s.Doc.Error(s.Raw("solve_every"), "model.solve_every must be ≥ 0 (0: off)");
         s.Done();
         return o;
     }

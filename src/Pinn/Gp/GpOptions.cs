@@ -30,6 +30,23 @@ public sealed record GpOptions
     public int SolveEvery { get; init; }
     public const int MaxDenseNodes = 4096;
 
+    /// <summary>
+    /// Why F cannot work on this axis's grid, or null: F must be positive and at most the grid's
+    /// Nyquist frequency (n − 1)/(2L) — above it the grid cannot tell the frequency from an alias.
+    /// </summary>
+    public string? FrequencyProblem(Geometry.Axis axis)
+    {
+        double f = MaxFrequencyFor(axis.Name);
+        int n = GridFor(axis.Name);
+        double nyquist = (n - 1) / (2 * axis.Length);
+        if (!(f > 0)) return $"model.max_frequency: F = {f} on axis {axis.Name} must be positive (frequencies start evenly on [0, F])";
+        if (f > nyquist)
+            return $"model.max_frequency: F = {f:G4} cycles per unit on axis {axis.Name} is above the grid's Nyquist frequency {nyquist:G4} " +
+                   $"({n} points over a length of {axis.Length:G4}); the grid cannot represent it: give model.grid.{axis.Name} ≥ " +
+                   $"{(int)Math.Ceiling(2 * f * axis.Length) + 1} points or lower F";
+        return null;
+    }
+
     public int GridFor(string axis) =>
         Grid.TryGetValue(axis, out var n) ? n : Grid.TryGetValue("*", out n) ? n
         : throw new PinnException($"model.grid: no point count for axis '{axis}' (give grid: {{{axis}: 200}} or a list)");

@@ -37,15 +37,8 @@ public sealed class GridGpField : IFieldModel, IModelLoss
         Axes = _domain.Axes.Select(a => new GridAxis(a, options.GridFor(a.Name), device)).ToArray();
         Kernels = Axes.Select(a =>
         {
-            double f = options.MaxFrequencyFor(a.Axis.Name);
-            double nyquist = (a.Count - 1) / (2 * a.Axis.Length);
-            if (!(f > 0))
-                throw new PinnException($"model.max_frequency: F = {f} on axis {a.Axis.Name} must be positive (frequencies start evenly on [0, F])");
-            if (f > nyquist)
-                throw new PinnException($"model.max_frequency: F = {f:G4} cycles per unit on axis {a.Axis.Name} is above the grid's Nyquist " +
-                                        $"frequency {nyquist:G4} ({a.Count} points over a length of {a.Axis.Length:G4}); the grid cannot represent it: " +
-                                        $"give model.grid.{a.Axis.Name} ≥ {(int)Math.Ceiling(2 * f * a.Axis.Length) + 1} points or lower F");
-            return new SpectralMixtureKernel(options.Kernel, options.Components, f, dtype, device);
+            if (options.FrequencyProblem(a.Axis) is { } problem) throw new PinnException(problem);
+            return new SpectralMixtureKernel(options.Kernel, options.Components, options.MaxFrequencyFor(a.Axis.Name), dtype, device);
         }).ToArray();
         long[] shape = Axes.Select(a => (long)a.Count).ToArray();
         _values = problem.Fields.Select(_ => new TorchParameter(zeros(shape, dtype: dtype, device: device))).ToArray();

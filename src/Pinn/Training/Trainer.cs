@@ -210,6 +210,7 @@ public sealed class Trainer : IDisposable
         for (; step < _options.Steps; step++)
         {
             if (cancel.IsCancellationRequested) return ("interrupted", step, lastLoss, lastError);
+            if (_options.TimeLimit > 0 && elapsed() >= _options.TimeLimit) return ("completed", step, lastLoss, lastError);
             if (IsDrawStep(step))
                 foreach (var s in _sets) s.Resample(_dtype, _device);
 

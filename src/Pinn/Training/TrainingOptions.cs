@@ -49,6 +49,9 @@ public sealed record TrainingOptions
     /// <summary>Non-finite losses survived (restore last good state, halve the learning rate) before the run stops.</summary>
     public int MaxRecoveries { get; init; } = 5;
 
+    /// <summary>Stop the Adam phase after this many seconds of training (0: no limit) — for comparisons at equal wall time.</summary>
+    public double TimeLimit { get; init; }
+
     public int Seed { get; init; }
     /// <summary>float32 | float64.</summary>
     public string DType { get; init; } = "float32";
