@@ -61,7 +61,7 @@ public static class GpLoss
     }
 
     /// <summary>−log N(0 | r, τ⁻¹) summed over the nodes, up to a constant: τ/2 Σ r² − (n/2) log τ.</summary>
-    internal static Tensor NegativeLogLikelihood(Tensor residual, Tensor logPrecision) =>
+    public static Tensor NegativeLogLikelihood(Tensor residual, Tensor logPrecision) =>
         0.5 * logPrecision.exp().squeeze() * residual.square().sum() - 0.5 * residual.shape[0] * logPrecision.squeeze();
 }
 
