@@ -162,6 +162,7 @@ public static class RunConfigLoader
             Balancing = ReadBalancing(s.SubSection("balancing")),
             TimeWindows = s.Int("time_windows", d.TimeWindows),
             TimeLimit = s.Double("time_limit", d.TimeLimit),
+            Derivatives = s.String("derivatives", d.Derivatives),
             Seed = s.Int("seed", d.Seed),
             DType = s.String("dtype", d.DType),
             Device = s.String("device", d.Device),
@@ -169,6 +170,8 @@ public static class RunConfigLoader
         };
         if (t.Steps < 0) throw s.Doc.Error(s.Raw("steps"), "training.steps must be ≥ 0");
         if (!(t.LearningRate > 0)) throw s.Doc.Error(s.Raw("lr"), "training.lr must be positive");
+        if (t.Derivatives is not ("auto" or "autograd" or "jet"))
+            throw s.Doc.Error(s.Raw("derivatives"), $"training.derivatives: unknown engine '{t.Derivatives}' (use auto, autograd or jet)");
         RunDevice.ResolveDType(t.DType);
         if (!gp) Geometry.SamplerFactory.Create(t.Sampler, 0);
         s.Done();

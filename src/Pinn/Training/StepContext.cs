@@ -10,7 +10,7 @@ namespace Pinn.Training;
 /// points, shared by every loss term that uses that batch. Lives inside the step's dispose scope.
 /// </summary>
 public sealed class StepContext(IFieldModel model, IReadOnlyList<string> coordinates, IReadOnlyList<string> fields,
-                                Func<string, Tensor> parameter)
+                                Func<string, Tensor> parameter, IReadOnlyList<MultiIndex>? jetSet = null)
 {
     readonly Dictionary<Tensor, TensorEvaluator> _evaluators = new(ReferenceEqualityComparer.Instance);
     readonly Dictionary<object, object> _shared = new(ReferenceEqualityComparer.Instance);
@@ -35,8 +35,10 @@ public sealed class StepContext(IFieldModel model, IReadOnlyList<string> coordin
     public TensorEvaluator At(Tensor points)
     {
         if (_evaluators.TryGetValue(points, out var ev)) return ev;
-        var output = model.Forward(points);
-        ev = new TensorEvaluator(new AutogradFieldProvider(points, output, coordinates, fields, parameter));
+        IFieldProvider provider = jetSet is not null && model is NeuralField net
+            ? new JetFieldProvider(net, points, jetSet, coordinates, fields, parameter)
+            : new AutogradFieldProvider(points, model.Forward(points), coordinates, fields, parameter);
+        ev = new TensorEvaluator(provider);
         _evaluators[points] = ev;
         return ev;
     }

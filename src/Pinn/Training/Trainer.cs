@@ -290,7 +290,11 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>A fresh per-step view of the model (one forward pass and derivative cache per batch).</summary>
-    StepContext NewContext() => new(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name]);
+    StepContext NewContext() => new(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name], JetSet);
+
+    /// <summary>The derivatives a jet pass must carry (null: use autograd), chosen once from training.derivatives.</summary>
+    IReadOnlyList<Autodiff.MultiIndex>? JetSet => _jetSet ??= DerivativeEngine.JetSet(_options.Derivatives, _model, _problem);
+    IReadOnlyList<Autodiff.MultiIndex>? _jetSet;
 
     double CurrentLoss()
     {

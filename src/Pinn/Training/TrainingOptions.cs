@@ -49,6 +49,13 @@ public sealed record TrainingOptions
     /// <summary>Non-finite losses survived (restore last good state, halve the learning rate) before the run stops.</summary>
     public int MaxRecoveries { get; init; } = 5;
 
+    /// <summary>
+    /// How field derivatives are computed for neural models: autograd (nested reverse mode), jet
+    /// (Taylor mode, one forward pass; mlp/modified_mlp only) or auto (jet when the residuals need
+    /// third or higher derivatives, where the benchmark shows it faster; autograd otherwise).
+    /// </summary>
+    public string Derivatives { get; init; } = "auto";
+
     /// <summary>Stop the Adam phase after this many seconds of training (0: no limit) — for comparisons at equal wall time.</summary>
     public double TimeLimit { get; init; }
 
