@@ -15,6 +15,7 @@ public sealed class ProblemCatalog : IProblemCatalog
         ["ks"] = () => new KuramotoSivashinsky(),
         ["advection"] = () => new Advection(),
         ["wave"] = () => new Wave(),
+        ["nonlinear_diffusion"] = () => new NonlinearDiffusion(),
     }.Concat(HighFrequencyBenchmark.All).ToDictionary();
 
     public static readonly ProblemCatalog Instance = new();
