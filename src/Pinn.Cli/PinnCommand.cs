@@ -167,10 +167,12 @@ public static class PinnCommand
         var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp" };
         var budget = new Option<string>("--budget") { Description = "quick (2 CPU cores, < 30 min) or full (the configs' budgets; for a GPU)", DefaultValueFactory = _ => "quick" };
         var outDir = new Option<string>("--out") { Description = "results folder (default results)", DefaultValueFactory = _ => "results" };
-        var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads (default: libtorch's choice; 1 on a machine shared with other jobs)" };
+        var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir, threads };
         cmd.SetAction(r => Guarded(stderr, () =>
         {
             var which = r.GetValue(paper)!;
+            if (r.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
             var path = which switch
             {
                 "causal" => CausalReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
