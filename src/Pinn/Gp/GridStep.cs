@@ -78,6 +78,20 @@ public sealed class GridStep
         return 0.5 * z.square().sum() + 0.5 * Kronecker.LogDet(_lower);
     }
 
+    /// <summary>k(v_i − g_k) for every value v_i and grid node g_k, in row chunks that bound the v × n × Q temporary.</summary>
+    static Tensor EvaluateInChunks(SpectralMixtureKernel kernel, Tensor values, Tensor grid)
+    {
+        long chunk = Math.Max(16, 8_000_000 / (grid.shape[0] * kernel.Frequency.shape[0]));
+        var parts = new List<Tensor>();
+        for (long start = 0; start < values.shape[0]; start += chunk)
+        {
+            using var scope = NewDisposeScope();
+            var v = values[TensorIndex.Slice(start, Math.Min(start + chunk, values.shape[0]))];
+            parts.Add(kernel.Evaluate(v.unsqueeze(1) - grid.unsqueeze(0)).MoveToOuterDisposeScope());
+        }
+        return cat(parts, 0);
+    }
+
     /// <summary>The conditional mean at arbitrary points (rows of <paramref name="points"/>, columns in axis order).</summary>
     public Tensor Predict(Tensor points)
     {
@@ -85,25 +99,47 @@ public sealed class GridStep
         if (points.dim() != 2 || points.shape[1] != d)
             throw new PinnException($"GP: points must be N×{d}, got [{string.Join(", ", points.shape)}]");
         var x = points.to(_gp.DType, _gp.Device);
-        long m = x.shape[0];
-        var columns = new List<Tensor>();
-        for (int f = 0; f < _gp.OutputDim; f++)
+        // A = U ×_j K_j⁻¹ once per field; the cross-kernel then costs rows × n_j × Q per axis, so the rows
+        // go in chunks that keep that temporary near 8M numbers (a 400² grid at 65 536 points would
+        // otherwise need ~25 GB).
+        var alphas = Enumerable.Range(0, _gp.OutputDim).Select(f =>
         {
-            // A = U ×_j K_j⁻¹; then u(x*) = Σ_i Π_j k_j(x*_j − x_{j,i_j}) A[i], contracted one axis at a time.
-            Tensor alpha = _gp.Values(f);
-            for (int j = 0; j < d; j++) alpha = Kronecker.ModeCholeskySolve(alpha, _lower[j], j);
-            Tensor? r = null;
-            for (int j = 0; j < d; j++)
-            {
-                var grid = tensor(_gp.Axes[j].Values, dtype: _gp.DType, device: _gp.Device);
-                var cross = _gp.Kernels[j].Evaluate(x[TensorIndex.Colon, j].unsqueeze(1) - grid.unsqueeze(0)); // m × n_j
-                long nj = _gp.Axes[j].Count;
-                r = r is null
-                    ? cross.matmul(alpha.reshape(nj, -1))                                  // m × (n_2 ⋯ n_d)
-                    : bmm(cross.unsqueeze(1), r.reshape(m, nj, -1)).squeeze(1);            // m × (n_{j+1} ⋯ n_d)
-            }
-            columns.Add(r!.reshape(m));
+            Tensor a = _gp.Values(f);
+            for (int j = 0; j < d; j++) a = Kronecker.ModeCholeskySolve(a, _lower[j], j);
+            return a;
+        }).ToList();
+        // Evaluation points usually share coordinates (a tensor grid): evaluate each axis's cross-kernel
+        // only at its distinct values (u_j × n_j × Q work instead of rows × n_j × Q), then gather rows.
+        var distinct = new (Tensor Kernel, Tensor Inverse)[d];
+        for (int j = 0; j < d; j++)
+        {
+            var (values, inverse, _) = unique(x[TensorIndex.Colon, j], sorted: true, return_inverse: true);
+            var grid = tensor(_gp.Axes[j].Values, dtype: _gp.DType, device: _gp.Device);
+            distinct[j] = (EvaluateInChunks(_gp.Kernels[j], values, grid), inverse!);
         }
-        return stack(columns, 1).to(points.dtype);
+        long chunk = Math.Max(64, 8_000_000 / _gp.Axes.Max(a => (long)a.Count));
+        var rows = new List<Tensor>();
+        for (long start = 0; start < x.shape[0]; start += chunk)
+        {
+            using var chunkScope = NewDisposeScope(); // the chunk's temporaries go when it is done
+            var span = TensorIndex.Slice(start, Math.Min(start + chunk, x.shape[0]));
+            long m = Math.Min(start + chunk, x.shape[0]) - start;
+            var crosses = distinct.Select(t => t.Kernel.index_select(0, t.Inverse[span])).ToList(); // m × n_j
+            var columns = alphas.Select(alpha =>
+            {
+                // u(x*) = Σ_i Π_j k_j(x*_j − x_{j,i_j}) A[i], contracted one axis at a time.
+                Tensor? r = null;
+                for (int j = 0; j < d; j++)
+                {
+                    long nj = _gp.Axes[j].Count;
+                    r = r is null
+                        ? crosses[j].matmul(alpha.reshape(nj, -1))                          // m × (n_2 ⋯ n_d)
+                        : bmm(crosses[j].unsqueeze(1), r.reshape(m, nj, -1)).squeeze(1);   // m × (n_{j+1} ⋯ n_d)
+                }
+                return r!.reshape(m);
+            }).ToList();
+            rows.Add(stack(columns, 1).MoveToOuterDisposeScope());
+        }
+        return cat(rows, 0).to(points.dtype);
     }
 }
