@@ -15,6 +15,9 @@ public sealed class ProblemCatalog : IProblemCatalog
         ["ks"] = () => new KuramotoSivashinsky(),
         ["advection"] = () => new Advection(),
         ["wave"] = () => new Wave(),
+        ["helmholtz2d"] = () => new Helmholtz2D(),
+        ["klein_gordon"] = () => new KleinGordon(),
+        ["flow_mixing"] = () => new FlowMixing(),
     };
 
     public static readonly ProblemCatalog Instance = new();

@@ -15,8 +15,10 @@ public static class ModelFactory
                 var net = new NeuralField(options, problem.Domain.Axes, problem.Fields.Count, seed);
                 net.to(dtype).to(device);
                 return net;
+            case "pig":
+                return PigFactory.Create(options.Gaussians, problem, dtype, device, seed);
             default:
-                throw new PinnException($"model.type: unknown model '{options.Type}' (available: mlp, modified_mlp)");
+                throw new PinnException($"model.type: unknown model '{options.Type}' (available: mlp, modified_mlp, pig)");
         }
     }
 }

@@ -101,7 +101,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IFieldModel
     static double Gaussian(Random rng) =>
         Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
-    static Linear GlorotLinear(int inputs, int outputs)
+    internal static Linear GlorotLinear(int inputs, int outputs)
     {
         var layer = nn.Linear(inputs, outputs, dtype: ScalarType.Float64);
         nn.init.xavier_normal_(layer.weight);
