@@ -1,21 +1,26 @@
 # Pinn — physics-informed PDE solvers in C# on TorchSharp.
 #   make run    restore, build and train the default problem (about a minute on 2 CPU cores)
 #   make test   the unit, regression and bad-input tests
+#   make bench  timing benchmarks -> results/bench.md + bench.json (ARGS="--only gp --quick --threads 2")
 DOTNET  ?= dotnet
 CONFIG  ?= Release
 PINN    := src/Pinn.Cli/bin/$(CONFIG)/net10.0/linux-x64/Pinn.Cli
+BENCH   := src/Pinn.Bench/bin/$(CONFIG)/net10.0/linux-x64/Pinn.Bench
 RUN     ?= problems/burgers/burgers_quick.yaml
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 
-.PHONY: build run test clean
+.PHONY: build run test bench clean
 
 build:
 	$(DOTNET) build Pinn.sln -c $(CONFIG) -v quiet -nologo
 
 run: build
 	$(PINN) run $(RUN) $(ARGS)
+
+bench: build
+	$(BENCH) $(ARGS)
 
 test:
 	$(DOTNET) test tests/Pinn.Tests/Pinn.Tests.csproj -c $(CONFIG) -nologo --logger "console;verbosity=normal"

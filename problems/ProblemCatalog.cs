@@ -5,7 +5,7 @@ namespace Pinn.Problems;
 /// <summary>The built-in problems. Each ships its default run config as problems/&lt;name&gt;/&lt;name&gt;.yaml.</summary>
 public sealed class ProblemCatalog : IProblemCatalog
 {
-    static readonly Dictionary<string, Func<Problem>> Factories = new()
+    static readonly Dictionary<string, Func<Problem>> Factories = new Dictionary<string, Func<Problem>>
     {
         ["poisson1d"] = () => new Poisson1D(),
         ["poisson2d"] = () => new Poisson2D(),
@@ -18,7 +18,7 @@ public sealed class ProblemCatalog : IProblemCatalog
         ["helmholtz2d"] = () => new Helmholtz2D(),
         ["klein_gordon"] = () => new KleinGordon(),
         ["flow_mixing"] = () => new FlowMixing(),
-    };
+    }.Concat(HighFrequencyBenchmark.All).ToDictionary();
 
     public static readonly ProblemCatalog Instance = new();
 
@@ -36,7 +36,10 @@ public sealed class ProblemCatalog : IProblemCatalog
 
     public string? DefaultConfigPath(string name)
     {
-        var path = Path.Combine(ConfigRoot(), name, name + ".yaml");
-        return File.Exists(path) ? path : null;
+        // problems/<name>/<name>.yaml, or a family folder's problems/<family>/<name>.yaml (e.g. gp/).
+        var root = ConfigRoot();
+        var path = Path.Combine(root, name, name + ".yaml");
+        if (File.Exists(path)) return path;
+        return Directory.Exists(root) ? Directory.EnumerateFiles(root, name + ".yaml", SearchOption.AllDirectories).FirstOrDefault() : null;
     }
 }

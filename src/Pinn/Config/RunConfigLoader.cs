@@ -52,8 +52,8 @@ public static class RunConfigLoader
         var root = doc.RootSection();
         var problemNode = root.Raw("problem") ?? throw doc.Error(null, "the config has no 'problem:' section");
         var problem = ReadProblem(doc, problemNode, catalog);
-        var model = ReadModel(root.SubSection("model"));
-        var training = ReadTraining(root.SubSection("training"));
+        var model = ReadModel(root.SubSection("model"), problem);
+        var training = ReadTraining(root.SubSection("training"), model.Type);
         var evaluation = ReadEvaluation(root.SubSection("evaluation"), problem);
         var output = ReadOutput(root.SubSection("output"));
         root.Done();
@@ -97,10 +97,11 @@ public static class RunConfigLoader
             (Symbolic.ExprParser.Suggest(name, catalog.List().Select(p => p.Name)) is { } h ? $" (did you mean '{h}'?)" : "") +
             $"; built-in problems: {string.Join(", ", catalog.List().Select(p => p.Name))}");
 
-    static ModelOptions ReadModel(Section? s)
+    static ModelOptions ReadModel(Section? s, Problem problem)
     {
         var d = new ModelOptions();
         if (s is null) return d;
+        if (s.String("type", d.Type) == "gp") return new ModelOptions { Type = "gp", Gp = ReadGp(s, problem) };
         var periodic = new Dictionary<string, PeriodicAxisOptions>();
         if (s.SubSection("periodic") is { } ps)
         {
@@ -134,10 +135,12 @@ public static class RunConfigLoader
         return m;
     }
 
-    static TrainingOptions ReadTraining(Section? s)
+    static TrainingOptions ReadTraining(Section? s, string modelType)
     {
-        var d = new TrainingOptions();
+        bool gp = modelType == "gp";
+        var d = gp ? TrainingOptions.GpDefaults : new TrainingOptions();
         if (s is null) return d;
+        if (gp) RejectBatchOptions(s);
         var t = new TrainingOptions
         {
             Steps = s.Int("steps", d.Steps),
@@ -159,6 +162,8 @@ public static class RunConfigLoader
             Causal = ReadCausal(s.SubSection("causal")),
             Balancing = ReadBalancing(s.SubSection("balancing")),
             TimeWindows = s.Int("time_windows", d.TimeWindows),
+            TimeLimit = s.Double("time_limit", d.TimeLimit),
+            Derivatives = s.String("derivatives", d.Derivatives),
             Seed = s.Int("seed", d.Seed),
             DType = s.String("dtype", d.DType),
             Device = s.String("device", d.Device),
@@ -166,10 +171,99 @@ public static class RunConfigLoader
         };
         if (t.Steps < 0) throw s.Doc.Error(s.Raw("steps"), "training.steps must be ≥ 0");
         if (!(t.LearningRate > 0)) throw s.Doc.Error(s.Raw("lr"), "training.lr must be positive");
+        if (t.Derivatives is not ("auto" or "autograd" or "jet"))
+            throw s.Doc.Error(s.Raw("derivatives"), $"training.derivatives: unknown engine '{t.Derivatives}' (use auto, autograd or jet)");
         RunDevice.ResolveDType(t.DType);
-        Geometry.SamplerFactory.Create(t.Sampler, 0);
+        if (!gp) Geometry.SamplerFactory.Create(t.Sampler, 0);
         s.Done();
         return t;
+    }
+
+    /// <summary>The GP collocates on every node of its grid: sampling options would silently do nothing.</summary>
+    static void RejectBatchOptions(Section s)
+    {
+        if (s.Raw("batch") is { } b)
+            throw s.Doc.Error(b, "training.batch: the GP solver uses every node of model.grid, not sampled batches; remove training.batch and size model.grid instead");
+        if (s.Raw("sampler") is { } sm && s.String("sampler") != "grid")
+            throw s.Doc.Error(sm, $"training.sampler: the GP solver collocates on a tensor grid (model.grid); sampler '{s.String("sampler")}' " +
+                                  "does not apply (use sampler: grid or remove it)");
+        if (s.Raw("dtype") is { } dt && RunDevice.ResolveDType(s.String("dtype")!) != TorchSharp.torch.ScalarType.Float64)
+            throw s.Doc.Error(dt, "training.dtype: the GP solver needs float64 (its kernel matrices are too ill-conditioned for float32)");
+        if (s.Raw("time_windows") is { } tw)
+            throw s.Doc.Error(tw, "training.time_windows: time marching is for PINN/PIG models; the GP solves the whole space-time grid at once");
+    }
+
+    /// <summary>
+    /// <c>model: {type: gp, grid: [400] | {x: 400} | 400, max_frequency: 20 | {x: 20}, kernel: gm|stm,
+    /// components: 30, jitter: 1e-6, boundary_weight: 200}</c>.
+    /// </summary>
+    static Gp.GpOptions ReadGp(Section s, Problem problem)
+    {
+        var d = new Gp.GpOptions();
+        var axes = problem.Domain.CoordinateNames;
+        var grid = new Dictionary<string, int>();
+        switch (s.Raw("grid"))
+        {
+            case null:
+                throw s.Doc.Error(s.Node, $"model.grid: the GP solver needs a collocation grid, e.g. grid: {{{string.Join(", ", axes.Select(a => a + ": 200"))}}}");
+            case YamlScalarNode:
+                grid["*"] = s.Int("grid", 0);
+                break;
+            case YamlSequenceNode gs:
+                var counts = s.IntList("grid")!;
+                if (counts.Count != axes.Count)
+                    throw s.Doc.Error(gs, $"model.grid: {counts.Count} counts for {axes.Count} coordinates ({string.Join(", ", axes)})");
+                for (int j = 0; j < counts.Count; j++) grid[axes[j]] = counts[j];
+                break;
+            default:
+                foreach (var (k, v) in IntMap(s.SubSection("grid"), new Dictionary<string, int>()))
+                {
+                    if (!axes.Contains(k)) throw s.Doc.Error(s.Raw("grid"), $"model.grid: '{k}' is not a coordinate ({string.Join(", ", axes)})");
+                    grid[k] = v;
+                }
+                break;
+        }
+        foreach (var a in axes.Where(a => !grid.ContainsKey(a) && !grid.ContainsKey("*")))
+            throw s.Doc.Error(s.Raw("grid"), $"model.grid: no point count for coordinate '{a}'");
+        var freq = new Dictionary<string, double>();
+        switch (s.Raw("max_frequency"))
+        {
+            case null:
+                throw s.Doc.Error(s.Node, "model.max_frequency: the GP solver needs the highest initial frequency F (cycles per unit length, " +
+                                          "above the solution's), e.g. max_frequency: 20 or {x: 20, y: 5}");
+            case YamlScalarNode:
+                freq["*"] = s.Double("max_frequency", 0);
+                break;
+            default:
+                foreach (var (k, v) in DoubleMap(s.SubSection("max_frequency"), new Dictionary<string, double>()))
+                {
+                    if (!axes.Contains(k)) throw s.Doc.Error(s.Raw("max_frequency"), $"model.max_frequency: '{k}' is not a coordinate ({string.Join(", ", axes)})");
+                    freq[k] = v;
+                }
+                break;
+        }
+        foreach (var a in axes.Where(a => !freq.ContainsKey(a) && !freq.ContainsKey("*")))
+            throw s.Doc.Error(s.Raw("max_frequency"), $"model.max_frequency: no value for coordinate '{a}'");
+        s.String("type");
+        var o = new Gp.GpOptions
+        {
+            Grid = grid,
+            MaxFrequency = freq,
+            Kernel = s.String("kernel", d.Kernel),
+            Components = s.Int("components", d.Components),
+            Jitter = s.Double("jitter", d.Jitter),
+            BoundaryWeight = s.Double("boundary_weight", d.BoundaryWeight),
+            SolveEvery = s.Int("solve_every", d.SolveEvery),
+        };
+        if (o.Kernel is not ("gm" or "stm"))
+            throw s.Doc.Error(s.Raw("kernel"), $"model.kernel: unknown kernel '{o.Kernel}' (use gm — Gaussian envelope — or stm — Matérn-5/2 envelope)");
+        if (o.Components < 1) throw s.Doc.Error(s.Raw("components"), "model.components must be ≥ 1");
+        if (!(o.Jitter > 0)) throw s.Doc.Error(s.Raw("jitter"), "model.jitter must be positive");
+        foreach (var axis in problem.Domain.Axes)
+            if (o.FrequencyProblem(axis) is { } bad) throw s.Doc.Error(s.Raw("max_frequency"), bad);
+        if (o.SolveEvery < 0) throw s.Doc.Error(s.Raw("solve_every"), "model.solve_every must be ≥ 0 (0: off)");
+        s.Done();
+        return o;
     }
 
     static BalancingOptions ReadBalancing(Section? s)

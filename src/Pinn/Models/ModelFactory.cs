@@ -15,10 +15,12 @@ public static class ModelFactory
                 var net = new NeuralField(options, problem.Domain.Axes, problem.Fields.Count, seed);
                 net.to(dtype).to(device);
                 return net;
+            case "gp":
+                return new Gp.GridGpField(options.Gp, problem, dtype, device);
             case "pig":
                 return PigFactory.Create(options.Gaussians, problem, dtype, device, seed);
             default:
-                throw new PinnException($"model.type: unknown model '{options.Type}' (available: mlp, modified_mlp, pig)");
+                throw new PinnException($"model.type: unknown model '{options.Type}' (available: mlp, modified_mlp, gp, pig)");
         }
     }
 }

@@ -21,6 +21,8 @@ public sealed record ModelOptions
     public double FourierScale { get; init; } = 1.0;
     /// <summary>Random weight factorisation W = diag(exp(s))·V, s ~ N(mean, std) (Wang et al. 2022); off when null.</summary>
     public (double Mean, double Std)? WeightFactorization { get; init; }
+    /// <summary>The Kronecker GP solver's settings (model type gp).</summary>
+    public Gp.GpOptions Gp { get; init; } = new();
     /// <summary>PIG (type: pig): Gaussian feature embedding and head.</summary>
     public GaussianFieldOptions Gaussians { get; init; } = new();
 }

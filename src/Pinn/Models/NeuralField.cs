@@ -1,3 +1,4 @@
+using Pinn.Autodiff;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,6 +19,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IFieldModel
     readonly nn.Module<Tensor, Tensor> _output;
     readonly nn.Module<Tensor, Tensor>? _encoderU, _encoderV;
     readonly Func<Tensor, Tensor> _activation;
+    readonly Func<Tensor, int, Tensor[]> _activationDerivatives;
     readonly AxisEmbedding[] _axes;
     readonly double[,]? _fourier; // B (embedded dim × features), fixed
     readonly string _describe;
@@ -46,6 +48,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IFieldModel
             "sin" => t => t.sin(),
             _ => throw new PinnException($"model.activation: unknown activation '{o.Activation}' (use tanh or sin)"),
         };
+        _activationDerivatives = o.Activation == "tanh" ? Jet.TanhDerivatives : Jet.SinDerivatives;
         foreach (var name in o.Periodic.Keys.Where(n => axes.All(a => a.Name != n)))
             throw new PinnException($"model.periodic: '{name}' is not a coordinate ({string.Join(", ", axes.Select(a => a.Name))})");
 
@@ -156,6 +159,66 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IFieldModel
 
     public Tensor Forward(Tensor points) => forward(points);
 
+    /// <summary>
+    /// The same network as <see cref="forward"/>, evaluated on jets: the output's derivatives D_α with
+    /// respect to the input coordinates for every α in <paramref name="set"/> (downward closed), in one
+    /// forward pass (Taylor mode). <paramref name="x"/> need not require grad.
+    /// </summary>
+    public Jet ForwardJet(Tensor x, IReadOnlyList<MultiIndex> set)
+    {
+        var h = EmbedJet(x, set);
+        if (_encoderU is null)
+        {
+            foreach (var layer in _hidden) h = Dense(layer, h).Apply(_activationDerivatives);
+            return Dense(_output, h);
+        }
+        var u = Dense(_encoderU, h).Apply(_activationDerivatives);
+        var v = Dense(_encoderV!, h).Apply(_activationDerivatives);
+        var vMinusU = v - u;
+        foreach (var layer in _hidden)
+        {
+            var z = Dense(layer, h).Apply(_activationDerivatives);
+            h = u + z * vMinusU; // (1 − z) ⊙ u + z ⊙ v
+        }
+        return Dense(_output, h);
+    }
+
+    static Jet Dense(nn.Module<Tensor, Tensor> layer, Jet h) => layer switch
+    {
+        Linear l => h.Linear(l.weight!, l.bias),
+        FactorizedLinear f => h.Linear(f.Weight, f.Bias),
+        _ => throw new InvalidOperationException($"no jet rule for layer {layer.GetType().Name}"),
+    };
+
+    /// <summary><see cref="Embed"/> on jets: coordinate j's embedding has nonzero derivatives only along j.</summary>
+    Jet EmbedJet(Tensor x, IReadOnlyList<MultiIndex> set)
+    {
+        var cols = new List<Jet>();
+        for (int j = 0; j < _axes.Length; j++)
+        {
+            var e = _axes[j];
+            var xj = x[TensorIndex.Colon, TensorIndex.Slice(j, j + 1)];
+            var ej = MultiIndex.Of([j]);
+            if (e.Harmonics == 0)
+            {
+                var d = new Dictionary<MultiIndex, Tensor> { [MultiIndex.Zero] = (xj - e.Center) / e.HalfWidth };
+                if (set.Contains(ej)) d[ej] = full(1, 1, 1.0 / e.HalfWidth, dtype: x.dtype, device: x.device);
+                cols.Add(new Jet(set, d));
+                continue;
+            }
+            var k = (arange(1, e.Harmonics + 1, dtype: x.dtype, device: x.device) * e.Omega).unsqueeze(0);
+            var kx = new Dictionary<MultiIndex, Tensor> { [MultiIndex.Zero] = xj * k };
+            if (set.Contains(ej)) kx[ej] = k;
+            var phase = new Jet(set, kx);
+            cols.Add(phase.Apply(Jet.CosDerivatives));
+            cols.Add(phase.Apply(Jet.SinDerivatives));
+        }
+        var h = Jet.Concat(cols);
+        if (_fourier is null) return h;
+        var proj = h.Linear(tensor(_fourier, dtype: x.dtype, device: x.device).T, null);
+        return Jet.Concat([proj.Apply(Jet.CosDerivatives), proj.Apply(Jet.SinDerivatives)]);
+    }
+
     public string Describe() => $"{_describe}, {((IFieldModel)this).ParameterCount} parameters";
 }
 
@@ -178,6 +241,8 @@ public sealed class FactorizedLinear : nn.Module<Tensor, Tensor>
     }
 
     // Looked up by name: Module.to(dtype) replaces registered parameters, so fields would go stale.
-    public override Tensor forward(Tensor x) =>
-        nn.functional.linear(x, get_parameter("scale")!.exp().unsqueeze(1) * get_parameter("direction")!, get_parameter("bias"));
+    public Tensor Weight => get_parameter("scale")!.exp().unsqueeze(1) * get_parameter("direction")!;
+    public Tensor Bias => get_parameter("bias")!;
+
+    public override Tensor forward(Tensor x) => nn.functional.linear(x, Weight, Bias);
 }

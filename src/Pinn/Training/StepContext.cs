@@ -10,17 +10,35 @@ namespace Pinn.Training;
 /// points, shared by every loss term that uses that batch. Lives inside the step's dispose scope.
 /// </summary>
 public sealed class StepContext(IFieldModel model, IReadOnlyList<string> coordinates, IReadOnlyList<string> fields,
-                                Func<string, Tensor> parameter)
+                                Func<string, Tensor> parameter, IReadOnlyList<MultiIndex>? jetSet = null)
 {
     readonly Dictionary<Tensor, TensorEvaluator> _evaluators = new(ReferenceEqualityComparer.Instance);
+    readonly Dictionary<object, object> _shared = new(ReferenceEqualityComparer.Instance);
 
     public IFieldModel Model => model;
+    public IReadOnlyList<string> Coordinates => coordinates;
+    public IReadOnlyList<string> Fields => fields;
+    public Tensor Parameter(string name) => parameter(name);
+
+    /// <summary>
+    /// Per-step state shared by the terms that need it, created once per step (e.g. the grid GP's
+    /// kernel factorisation, used by its prior and by every likelihood term).
+    /// </summary>
+    public T Shared<T>(object key, Func<T> create) where T : notnull
+    {
+        if (_shared.TryGetValue(key, out var v)) return (T)v;
+        var created = create();
+        _shared[key] = created;
+        return created;
+    }
 
     public TensorEvaluator At(Tensor points)
     {
         if (_evaluators.TryGetValue(points, out var ev)) return ev;
-        var output = model.Forward(points);
-        ev = new TensorEvaluator(new AutogradFieldProvider(points, output, coordinates, fields, parameter));
+        IFieldProvider provider = jetSet is not null && model is NeuralField net
+            ? new JetFieldProvider(net, points, jetSet, coordinates, fields, parameter)
+            : new AutogradFieldProvider(points, model.Forward(points), coordinates, fields, parameter);
+        ev = new TensorEvaluator(provider);
         _evaluators[points] = ev;
         return ev;
     }

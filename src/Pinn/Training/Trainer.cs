@@ -64,8 +64,8 @@ public sealed class Trainer : IDisposable
         _observer = observer;
         foreach (var (name, value) in problem.ParameterValues)
             _parameters[name] = tensor(value, dtype: dtype, device: device);
-        Terms = BuildTerms();
-        CheckKeys("training.batch", options.Batch.Keys);
+        Terms = model is IModelLoss own ? own.CreateTerms(problem, options) : BuildTerms();
+        if (model is not IModelLoss) CheckKeys("training.batch", options.Batch.Keys); // a GP has its grid, not batches
         CheckKeys("training.weights", options.Weights.Keys);
     }
 
@@ -224,6 +224,7 @@ public sealed class Trainer : IDisposable
         for (; step < _options.Steps; step++)
         {
             if (cancel.IsCancellationRequested) return ("interrupted", step, lastLoss, lastError);
+            if (_options.TimeLimit > 0 && elapsed() >= _options.TimeLimit) return ("completed", step, lastLoss, lastError);
             if (IsDrawStep(step))
                 foreach (var s in _sets) s.Resample(_dtype, _device);
 
@@ -253,6 +254,7 @@ public sealed class Trainer : IDisposable
             total.backward();
             adam.step();
             foreach (var t in Terms) t.AfterStep();
+            if (_model is IModelLoss own) own.AfterStep(step + 1, NewContext, Terms);
             _observer?.OnStep(step, _options.Steps, lastLoss);
 
             bool last = step == _options.Steps - 1;
@@ -302,7 +304,11 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>A fresh per-step view of the model (one forward pass and derivative cache per batch).</summary>
-    StepContext NewContext() => new(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name]);
+    StepContext NewContext() => new(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name], JetSet);
+
+    /// <summary>The derivatives a jet pass must carry (null: use autograd), chosen once from training.derivatives.</summary>
+    IReadOnlyList<Autodiff.MultiIndex>? JetSet => _jetSet ??= DerivativeEngine.JetSet(_options.Derivatives, _model, _problem);
+    IReadOnlyList<Autodiff.MultiIndex>? _jetSet;
 
     double CurrentLoss()
     {

@@ -49,6 +49,16 @@ public sealed record TrainingOptions
     /// <summary>Non-finite losses survived (restore last good state, halve the learning rate) before the run stops.</summary>
     public int MaxRecoveries { get; init; } = 5;
 
+    /// <summary>
+    /// How field derivatives are computed for neural models: autograd (nested reverse mode), jet
+    /// (Taylor mode, one forward pass; mlp/modified_mlp only) or auto (jet when the residuals need
+    /// third or higher derivatives, where the benchmark shows it faster; autograd otherwise).
+    /// </summary>
+    public string Derivatives { get; init; } = "auto";
+
+    /// <summary>Stop the Adam phase after this many seconds of training (0: no limit) — for comparisons at equal wall time.</summary>
+    public double TimeLimit { get; init; }
+
     public int Seed { get; init; }
     /// <summary>float32 | float64.</summary>
     public string DType { get; init; } = "float32";
@@ -56,6 +66,18 @@ public sealed record TrainingOptions
     public string Device { get; init; } = "auto";
     /// <summary>Intra-op threads for libtorch (0: leave libtorch's default).</summary>
     public int Threads { get; init; }
+
+    /// <summary>
+    /// The GP solver's defaults (Fang et al. 2024): full-batch Adam at a constant 1e-2, float64.
+    /// </summary>
+    public static TrainingOptions GpDefaults => new()
+    {
+        LearningRate = 1e-2,
+        DecayRate = 1.0,
+        DType = "float64",
+        Sampler = "grid",
+        ResampleEvery = 0,
+    };
 
     public int BatchFor(string name, string kind) =>
         Batch.TryGetValue(name, out var n) ? n : Batch.TryGetValue(kind, out n) ? n : kind == "pde" ? 2048 : 256;

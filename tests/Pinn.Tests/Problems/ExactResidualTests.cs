@@ -8,7 +8,8 @@ namespace Pinn.Tests.Problems;
 /// <summary>Every problem with an exact solution: plugging it into the problem's own equations and conditions gives ~0.</summary>
 public class ExactResidualTests
 {
-    public static TheoryData<string> ProblemsWithExactSolutions() => ["poisson1d", "poisson2d", "heat1d", "advection", "wave", "helmholtz2d", "klein_gordon", "flow_mixing"];
+    public static TheoryData<string> ProblemsWithExactSolutions() =>
+        new(new[] { "poisson1d", "poisson2d", "heat1d", "advection", "wave", "helmholtz2d", "klein_gordon", "flow_mixing" }.Concat(HighFrequencyBenchmark.All.Keys));
 
     [Theory]
     [MemberData(nameof(ProblemsWithExactSolutions))]

@@ -1,0 +1,58 @@
+namespace Pinn.Gp;
+
+/// <summary>
+/// The Kronecker GP solver's settings; YAML <c>model: {type: gp, …}</c> maps onto these (snake_case).
+/// Defaults follow the GP-HM paper (Fang et al., ICLR 2024; PAPERS.md §3).
+/// </summary>
+public sealed record GpOptions
+{
+    /// <summary>gm (Gaussian envelope) or stm (Matérn-5/2 envelope) spectral mixture per axis.</summary>
+    public string Kernel { get; init; } = "gm";
+    /// <summary>Mixture components Q per axis.</summary>
+    public int Components { get; init; } = 30;
+    /// <summary>
+    /// Highest initial frequency F (cycles per unit length) per axis name, or for every axis under "*":
+    /// frequencies start evenly on [0, F]. F must exceed the solution's highest frequency.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> MaxFrequency { get; init; } = new Dictionary<string, double>();
+    /// <summary>Collocation grid points per axis name (boundary included); "*" for every axis.</summary>
+    public IReadOnlyDictionary<string, int> Grid { get; init; } = new Dictionary<string, int>();
+    /// <summary>Diagonal jitter relative to the mean diagonal of each per-axis kernel matrix.</summary>
+    public double Jitter { get; init; } = 1e-6;
+    /// <summary>λ_b: weight of the boundary/initial log-likelihood terms (paper: 200; 500 for advection).</summary>
+    public double BoundaryWeight { get; init; } = 200;
+
+    /// <summary>
+    /// Every this many Adam steps, replace the grid values by one Gauss–Newton step on the whole
+    /// objective with the kernel fixed (exact for linear PDEs); 0: off. Dense in the N grid values,
+    /// so only for grids of at most <see cref="MaxDenseNodes"/> nodes.
+    /// </summary>
+    public int SolveEvery { get; init; }
+    public const int MaxDenseNodes = 4096;
+
+    /// <summary>
+    /// Why F cannot work on this axis's grid, or null: F must be positive and at most the grid's
+    /// Nyquist frequency (n − 1)/(2L) — above it the grid cannot tell the frequency from an alias.
+    /// </summary>
+    public string? FrequencyProblem(Geometry.Axis axis)
+    {
+        double f = MaxFrequencyFor(axis.Name);
+        int n = GridFor(axis.Name);
+        double nyquist = (n - 1) / (2 * axis.Length);
+        if (!(f > 0)) return $"model.max_frequency: F = {f} on axis {axis.Name} must be positive (frequencies start evenly on [0, F])";
+        if (f > nyquist)
+            return $"model.max_frequency: F = {f:G4} cycles per unit on axis {axis.Name} is above the grid's Nyquist frequency {nyquist:G4} " +
+                   $"({n} points over a length of {axis.Length:G4}); the grid cannot represent it: give model.grid.{axis.Name} ≥ " +
+                   $"{(int)Math.Ceiling(2 * f * axis.Length) + 1} points or lower F";
+        return null;
+    }
+
+    public int GridFor(string axis) =>
+        Grid.TryGetValue(axis, out var n) ? n : Grid.TryGetValue("*", out n) ? n
+        : throw new PinnException($"model.grid: no point count for axis '{axis}' (give grid: {{{axis}: 200}} or a list)");
+
+    public double MaxFrequencyFor(string axis) =>
+        MaxFrequency.TryGetValue(axis, out var f) ? f : MaxFrequency.TryGetValue("*", out f) ? f
+        : throw new PinnException($"model.max_frequency: no value for axis '{axis}' (give max_frequency: 20, or {{{axis}: 20}}; " +
+                                  "it must exceed the solution's frequency in cycles per unit length)");
+}

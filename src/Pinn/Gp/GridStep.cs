@@ -1,0 +1,109 @@
+using Pinn.Symbolic;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pinn.Gp;
+
+/// <summary>
+/// The per-step factorisation of a <see cref="GridGpField"/>: each axis's kernel matrix K_j (with
+/// jitter), its Cholesky factor L_j, and the derivative operators D_j^(a) = K_j^(a) K_j⁻¹ built on
+/// demand. Everything lives in the caller's dispose scope and depends on the kernel
+/// hyper-parameters, so gradients reach them through every use.
+/// </summary>
+public sealed class GridStep
+{
+    readonly GridGpField _gp;
+    readonly Tensor[] _lower;
+    readonly Dictionary<(int Axis, int Order), Tensor> _operators = [];
+    readonly Dictionary<FieldDerivative, Tensor> _fields = [];
+
+    internal GridStep(GridGpField gp)
+    {
+        _gp = gp;
+        _lower = new Tensor[gp.Axes.Count];
+        for (int j = 0; j < gp.Axes.Count; j++)
+        {
+            var k = KernelMatrix(j, 0);
+            // Jitter scaled to the matrix (PAPERS.md §3: 1e-6), so it means the same for any kernel amplitude.
+            var jitter = gp.Options.Jitter * k.diagonal().mean();
+            var kj = k + jitter * eye(gp.Axes[j].Count, dtype: k.dtype, device: k.device);
+            var (l, info) = linalg.cholesky_ex(kj);
+            if (info.max().ToInt64() != 0)
+                throw new PinnException($"GP: the kernel matrix of axis {gp.Axes[j].Axis.Name} is not positive definite even with jitter " +
+                                        $"{gp.Options.Jitter:G3}; raise model.jitter or lower model.max_frequency");
+            _lower[j] = l;
+        }
+    }
+
+    public IReadOnlyList<Tensor> Lower => _lower;
+
+    /// <summary>K_j^(a)[i, k] = ∂^a/∂x^a k_j(x − x') at (x_i, x_k): the kernel at the lags, gathered (Toeplitz).</summary>
+    public Tensor KernelMatrix(int axis, int order)
+    {
+        var a = _gp.Axes[axis];
+        var atLags = _gp.Kernels[axis].Evaluate(a.Lags(_gp.DType, _gp.Device), order);
+        return atLags.take(a.LagIndex);
+    }
+
+    /// <summary>D_j^(a) = K_j^(a) K_j⁻¹ (= (K_j⁻¹ K_j^(a)ᵀ)ᵀ by symmetry of K_j), cached per step.</summary>
+    public Tensor DerivativeOperator(int axis, int order)
+    {
+        if (_operators.TryGetValue((axis, order), out var d)) return d;
+        d = cholesky_solve(KernelMatrix(axis, order).T, _lower[axis], upper: false).T;
+        _operators[(axis, order)] = d;
+        return d;
+    }
+
+    /// <summary>∂^α u on the grid (n_1 × … × n_d): one operator per differentiated axis.</summary>
+    public Tensor Field(FieldDerivative derivative, int fieldIndex)
+    {
+        if (_fields.TryGetValue(derivative, out var cached)) return cached;
+        Tensor u = _gp.Values(fieldIndex);
+        var names = _gp.Axes.Select(a => a.Axis.Name).ToList();
+        foreach (var group in derivative.Wrt.GroupBy(w => w))
+        {
+            int j = names.IndexOf(group.Key);
+            if (j < 0) throw new PinnException($"GP: {derivative} differentiates by '{group.Key}', which is not a grid axis");
+            u = Kronecker.ModeProduct(u, DerivativeOperator(j, group.Count()), j);
+        }
+        _fields[derivative] = u;
+        return u;
+    }
+
+    /// <summary>−log N(vec U | 0, ⊗K_j) up to the constant: ½ vec(U)ᵀ(⊗K_j)⁻¹vec(U) + ½ Σ_j (N/n_j) log|K_j|.</summary>
+    public Tensor NegativeLogPrior(int fieldIndex)
+    {
+        Tensor z = _gp.Values(fieldIndex);
+        for (int j = 0; j < _lower.Length; j++) z = Kronecker.ModeTriangularSolve(z, _lower[j], j);
+        return 0.5 * z.square().sum() + 0.5 * Kronecker.LogDet(_lower);
+    }
+
+    /// <summary>The conditional mean at arbitrary points (rows of <paramref name="points"/>, columns in axis order).</summary>
+    public Tensor Predict(Tensor points)
+    {
+        int d = _gp.Axes.Count;
+        if (points.dim() != 2 || points.shape[1] != d)
+            throw new PinnException($"GP: points must be N×{d}, got [{string.Join(", ", points.shape)}]");
+        var x = points.to(_gp.DType, _gp.Device);
+        long m = x.shape[0];
+        var columns = new List<Tensor>();
+        for (int f = 0; f < _gp.OutputDim; f++)
+        {
+            // A = U ×_j K_j⁻¹; then u(x*) = Σ_i Π_j k_j(x*_j − x_{j,i_j}) A[i], contracted one axis at a time.
+            Tensor alpha = _gp.Values(f);
+            for (int j = 0; j < d; j++) alpha = Kronecker.ModeCholeskySolve(alpha, _lower[j], j);
+            Tensor? r = null;
+            for (int j = 0; j < d; j++)
+            {
+                var grid = tensor(_gp.Axes[j].Values, dtype: _gp.DType, device: _gp.Device);
+                var cross = _gp.Kernels[j].Evaluate(x[TensorIndex.Colon, j].unsqueeze(1) - grid.unsqueeze(0)); // m × n_j
+                long nj = _gp.Axes[j].Count;
+                r = r is null
+                    ? cross.matmul(alpha.reshape(nj, -1))                                  // m × (n_2 ⋯ n_d)
+                    : bmm(cross.unsqueeze(1), r.reshape(m, nj, -1)).squeeze(1);            // m × (n_{j+1} ⋯ n_d)
+            }
+            columns.Add(r!.reshape(m));
+        }
+        return stack(columns, 1).to(points.dtype);
+    }
+}
