@@ -111,26 +111,38 @@ public sealed class GaussianBins
         return (index, mask, k);
     }
 
-    /// <summary>FE(x) for normalised points <paramref name="x"/> (P × d) from the Gaussians near each point.</summary>
-    public Tensor Sum(Tensor x, Tensor means, Tensor logScales, Tensor weights, int perChannel, int channels)
+    /// <summary>
+    /// The Gaussians near each of the normalised points <paramref name="x"/> (P × d), gathered: their
+    /// means and inverse scales (P × K × d), weights with the padding masked to 0 (P × K), and channels (P × K).
+    /// </summary>
+    public (Tensor Mu, Tensor Inv, Tensor W, Tensor Channel) Gather(Tensor x, Tensor means, Tensor logScales, Tensor weights, int perChannel)
     {
         int points = (int)x.shape[0], d = _dim;
         var xs = x.detach().cpu().to(ScalarType.Float64).data<double>().ToArray();
         var (index, mask, k) = Candidates(xs, points);
-        var idx = tensor(index, dtype: ScalarType.Int64, device: x.device);
-        var flat = idx.view(-1);
+        var flat = tensor(index, dtype: ScalarType.Int64, device: x.device);
         var channel = tensor(index.Select(i => i / perChannel).ToArray(), dtype: ScalarType.Int64, device: x.device).view(points, k);
         var mu = means.index_select(0, flat).view(points, k, d);
         var inv = (-logScales).exp().index_select(0, flat).view(points, k, d);
+        var w = weights.index_select(0, flat).view(points, k) * tensor(mask, dtype: x.dtype, device: x.device).view(points, k);
+        return (mu, inv, w, channel);
+    }
+
+    /// <summary>Per-channel sums of gathered terms (P × K) into P × channels.</summary>
+    public static Tensor Reduce(Tensor terms, Tensor channel, int channels) =>
+        zeros(terms.shape[0], channels, dtype: terms.dtype, device: terms.device).scatter_add(1, channel, terms);
+
+    /// <summary>FE(x) for normalised points <paramref name="x"/> (P × d) from the Gaussians near each point.</summary>
+    public Tensor Sum(Tensor x, Tensor means, Tensor logScales, Tensor weights, int perChannel, int channels)
+    {
+        var (mu, inv, w, channel) = Gather(x, means, logScales, weights, perChannel);
         Tensor? q = null;
-        for (int j = 0; j < d; j++)
+        for (int j = 0; j < _dim; j++)
         {
             var z = (x[TensorIndex.Colon, TensorIndex.Slice(j, j + 1)] - mu[TensorIndex.Colon, TensorIndex.Colon, j]) * inv[TensorIndex.Colon, TensorIndex.Colon, j];
             var zz = z.square();
             q = q is null ? zz : q + zz;
         }
-        var m = tensor(mask, dtype: x.dtype, device: x.device).view(points, k);
-        var contrib = (-0.5 * q!).exp() * weights.index_select(0, flat).view(points, k) * m;
-        return zeros(points, channels, dtype: x.dtype, device: x.device).scatter_add(1, channel, contrib);
+        return Reduce((-0.5 * q!).exp() * w, channel, channels);
     }
 }

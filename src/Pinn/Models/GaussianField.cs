@@ -20,7 +20,7 @@ namespace Pinn.Models;
 /// whose binned means are near a point are gathered (<see cref="GaussianBins"/>); autograd flows
 /// through the gathers, so derivatives still come from the ordinary provider.
 /// </summary>
-public sealed class GaussianField : nn.Module<Tensor, Tensor>, IFieldModel
+public sealed partial class GaussianField : nn.Module<Tensor, Tensor>, IFieldModel
 {
     readonly GaussianFieldOptions _o;
     readonly double[] _lo, _width;
@@ -132,14 +132,11 @@ public sealed class GaussianField : nn.Module<Tensor, Tensor>, IFieldModel
         if (cut && _full) throw new PinnException("model.gaussians.cutoff works with diagonal covariance only");
         double cutoff = _o.Cutoff ?? DefaultTimingCutoff;
         var bins = cut ? GaussianBins.Build(Means, LogScales, cutoff, _o.CutoffQuantile) : null;
+        Tensor Sum(Tensor xc) => bins is null ? DenseSum(xc) : bins.Sum(xc, Means, LogScales, Weights, _o.Count, _o.Channels);
         long n = x.shape[0];
-        if (n <= _o.ChunkSize) return bins is null ? DenseSum(x) : bins.Sum(x, Means, LogScales, Weights, _o.Count, _o.Channels);
+        if (n <= _o.ChunkSize) return Sum(x);
         var parts = new List<Tensor>();
-        for (long s = 0; s < n; s += _o.ChunkSize)
-        {
-            var xc = x[TensorIndex.Slice(s, Math.Min(n, s + _o.ChunkSize))];
-            parts.Add(bins is null ? DenseSum(xc) : bins.Sum(xc, Means, LogScales, Weights, _o.Count, _o.Channels));
-        }
+        for (long s = 0; s < n; s += _o.ChunkSize) parts.Add(Sum(x[TensorIndex.Slice(s, Math.Min(n, s + _o.ChunkSize))]));
         return cat(parts, 0);
     }
 

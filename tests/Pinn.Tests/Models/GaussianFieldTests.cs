@@ -1,3 +1,4 @@
+using Pinn.Autodiff;
 using Pinn.Config;
 using Pinn.Geometry;
 using Pinn.Models;
@@ -131,6 +132,41 @@ public class GaussianFieldTests
         // At 6σ dropped terms are ≤ e^{-18} ≈ 1.5e-8 of |w| (times (c/σ)² ≈ 1e4 for the second derivative).
         (g1 - g0).abs().max().item<double>().Should().BeLessThan(1e-6 * g0.abs().max().item<double>() + 1e-9);
         (h1 - h0).abs().max().item<double>().Should().BeLessThan(1e-5 * h0.abs().max().item<double>() + 1e-9);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(5.0)]
+    public void Closed_form_jets_equal_nested_autograd_up_to_third_order(double? cutoff)
+    {
+        using var scope = NewDisposeScope();
+        var o = new GaussianFieldOptions { Channels = 3, Count = 40, InitScale = 0.15, Cutoff = cutoff, ChunkSize = 23 };
+        using var m = Model(o);
+        Perturb(m, 0.4, 11, weightScale: 0.5);
+        var pts = (rand(60, 2, dtype: ScalarType.Float64, generator: new Generator(4)) * 2 - tensor(new[] { 1.0, 0.0 }, dtype: ScalarType.Float64))
+            .requires_grad_(true);
+        string[][] wrts = [[], ["x"], ["y"], ["x", "x"], ["x", "y"], ["y", "y"], ["x", "x", "y"], ["y", "y", "y"]];
+        var set = MultiIndex.Closure(wrts.Select(w => MultiIndex.Of(w.Select(c => c == "x" ? 0 : 1))).ToList());
+        var jets = new JetFieldProvider(m, pts, set, ["x", "y"], ["u"], _ => throw new InvalidOperationException());
+        var auto = new AutogradFieldProvider(pts, m.Forward(pts), ["x", "y"], ["u"], _ => throw new InvalidOperationException());
+        foreach (var w in wrts)
+        {
+            var d = new Pinn.Symbolic.FieldDerivative("u", w);
+            var a = auto.Field(d).detach();
+            var j = jets.Field(d).detach();
+            // Same float64 function by two routes (closed-form Hermite factors vs reverse passes): rounding only.
+            (j - a).abs().max().item<double>().Should().BeLessThan(1e-9 * Math.Max(1, a.abs().max().item<double>()), $"∂ {string.Join("", w)}");
+        }
+    }
+
+    [Fact]
+    public void Auto_derivatives_pick_jets_for_diagonal_pig_only()
+    {
+        var problem = ProblemCatalog.Instance.Create("helmholtz2d")!;
+        using var diag = Model(new GaussianFieldOptions(), [.. problem.Domain.Axes]);
+        using var full = Model(new GaussianFieldOptions { Covariance = "full" }, [.. problem.Domain.Axes]);
+        Pinn.Training.DerivativeEngine.JetSet("auto", diag, problem).Should().NotBeNull();
+        Pinn.Training.DerivativeEngine.JetSet("auto", full, problem).Should().BeNull();
     }
 
     [Theory]
