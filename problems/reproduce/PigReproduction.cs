@@ -28,26 +28,32 @@ public static class PigReproduction
 
     static readonly string[] PinnMlp = ["model={type: mlp, layers: [64, 64, 64, 64]}", "training.lr=1e-3", "training.lbfgs_steps=0"];
 
+    static readonly string[] Hard = ["problem={name: helmholtz2d, parameters: {a1: 10, a2: 10}}", "evaluation.grid={x: 201, y: 201}"];
+
     public static readonly IReadOnlyList<Case> Cases =
     [
         new("Helmholtz 2D, sin(πx)sin(4πy)", "4.13e-5 (best 2.22e-5)", "PINN 4.02e-1, PIXEL 8.63e-4", "helmholtz2d/helmholtz2d.yaml",
-            ["model.gaussians.count=100", "training.steps=1000", "training.lbfgs_steps=300"], ["model.gaussians.count=800", "training.lbfgs_steps=2000"],
+            ["model.gaussians.count=200", "training.steps=2000", "training.lbfgs_steps=1000"], ["model.gaussians.count=800", "training.lbfgs_steps=2000"],
             "helmholtz2d/helmholtz2d_pinn.yaml", ["training.lbfgs_steps=0"]),
         new("Helmholtz 2D, a1 = a2 = 10", "7.09e-3", "—", "helmholtz2d/helmholtz2d.yaml",
-            ["problem={name: helmholtz2d, parameters: {a1: 10, a2: 10}}", "model.gaussians.count=200", "model.gaussians.init_scale=0.05",
-             "training.steps=1000", "training.lbfgs_steps=300"],
-            ["problem={name: helmholtz2d, parameters: {a1: 10, a2: 10}}", "model.gaussians.count=800", "model.gaussians.init_scale=0.05", "training.lbfgs_steps=2000"],
-            "helmholtz2d/helmholtz2d_pinn.yaml", ["problem={name: helmholtz2d, parameters: {a1: 10, a2: 10}}", "training.lbfgs_steps=0"], InQuick: false),
+            [.. Hard, "model.gaussians.count=400", "model.gaussians.init_scale=0.05", "training.steps=2000", "training.lbfgs_steps=500"],
+            [.. Hard, "model.gaussians.count=800", "model.gaussians.init_scale=0.05", "training.lbfgs_steps=2000"],
+            "helmholtz2d/helmholtz2d_pinn.yaml", [.. Hard, "training.lbfgs_steps=0"], InQuick: false),
         new("Klein–Gordon (2+1)D", "2.76e-3", "SPINN 1.93e-2, PINN 3.43e-2", "klein_gordon/klein_gordon.yaml",
-            ["training.steps=3000", "training.batch.pde=2048", "training.eval_every=250"], [],
+            ["training.steps=2800", "training.batch.pde=2048", "training.eval_every=250"], [],
             "klein_gordon/klein_gordon.yaml", PinnMlp),
         new("Flow mixing (2+1)D", "4.51e-4", "SPINN 2.90e-3", "flow_mixing/flow_mixing.yaml",
-            ["model.gaussians.count=1000", "model.gaussians.init_scale=0.05", "training.steps=1500", "training.batch.pde=4096", "training.eval_every=250"], [],
+            // 4×250 Gaussians of σ = 0.1 overlap too much for the cut-off to pay (results below): exact sum.
+            ["model.gaussians.count=250", "model.gaussians.init_scale=0.1", "model.gaussians.cutoff=none", "training.steps=1500",
+             "training.batch.pde=2048", "training.batch.ic=512", "training.batch.bc=512", "training.eval_every=250"], [],
             "flow_mixing/flow_mixing.yaml", PinnMlp),
         new("Allen–Cahn 1D (causal)", "1.04e-4", "causal PINN 1.39e-4 (Wang et al.)", "allen_cahn/allen_cahn_pig.yaml",
-            ["model.gaussians.count=250", "training.steps=2000", "training.batch.pde=2048", "training.eval_every=250"], [],
+            ["model.gaussians.count=250", "training.steps=2500", "training.batch.pde=2048", "training.eval_every=250"], [],
             "allen_cahn/allen_cahn.yaml", ["model.layers=[64, 64, 64, 64]", "training.batch.pde=2048"]),
     ];
+
+    /// <summary>Quick budget, every run: one libtorch thread (steady timings on a shared 2-core machine), no checkpoints mid-run.</summary>
+    static readonly string[] QuickCommon = ["training.threads=1", "training.checkpoint_every=0"];
 
     /// <summary>Cost of the cut-off sum: flow mixing (3 coordinates) at these N per channel, σ and batch.</summary>
     static readonly int[] CostCounts = [250, 1000, 4000];
@@ -69,6 +75,7 @@ public static class PigReproduction
                 continue;
             }
             var pigOverrides = new List<string> { $"output.dir={outDir}", $"output.name=pig-{budget}-{Slug(c.Benchmark)}", "training.checkpoint_every=0" };
+            if (quick) pigOverrides.AddRange(QuickCommon);
             pigOverrides.AddRange(quick ? c.Quick : c.Full);
             var pigCfg = RunConfigLoader.Load(Path.Combine(problemsDir, c.Pig), catalog, pigOverrides);
             progress.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {c.Benchmark}: PIG, {pigCfg.Training.Steps} Adam + {pigCfg.Training.LbfgsSteps} L-BFGS steps" +
@@ -77,6 +84,7 @@ public static class PigReproduction
             progress.WriteLine($"    relative L2 {Sci(pig.Final)} (best-so-far {Sci(pig.Best)}) in {pig.Result.Seconds:F0} s ({pig.Result.Status})");
 
             var pinnOverrides = new List<string> { $"output.dir={outDir}", $"output.name=pinn-{budget}-{Slug(c.Benchmark)}", "training.checkpoint_every=0" };
+            if (quick) pinnOverrides.AddRange(QuickCommon);
             pinnOverrides.AddRange(c.PinnOverrides);
             pinnOverrides.AddRange(["training.steps=10000000", $"training.eval_every={pigCfg.Training.EvalEvery}"]);
             var pinnCfg = RunConfigLoader.Load(Path.Combine(problemsDir, c.Pinn), catalog, pinnOverrides);
@@ -99,8 +107,9 @@ public static class PigReproduction
             {
                 var t = PigCost.Measure(flow, new GaussianFieldOptions { Count = n, InitScale = scale, Cutoff = GaussianField.DefaultTimingCutoff },
                                         CostPoints, repeats: quick ? 2 : 5);
-                progress.WriteLine($"    N = {n}, σ = {scale}: exact {t.NaiveMs:F0} ms, cut-off {t.CutoffMs:F0} ms");
-                costRows.Add($"| {n} | {4 * n} | {scale} | {t.NaiveMs:F0} | {t.CutoffMs:F0} | {t.NaiveMs / t.CutoffMs:F1}× | {t.MaxDifference:0.0e+00} |");
+                progress.WriteLine($"    N = {n}, σ = {scale}: exact + autograd {t.NaiveMs:F0} ms, exact + jets {t.JetMs:F0} ms, cut-off + jets {t.CutoffMs:F0} ms");
+                costRows.Add($"| {n} | {4 * n} | {scale} | {t.NaiveMs:F0} | {t.JetMs:F0} | {t.CutoffMs:F0} | {t.NaiveMs / t.JetMs:F1}× | " +
+                             $"{t.JetMs / t.CutoffMs:F1}× | {t.NaiveMs / t.CutoffMs:F1}× | {t.MaxDifference:0.0e+00} |");
             }
 
         var md = new StringBuilder();
@@ -125,12 +134,13 @@ public static class PigReproduction
         md.AppendLine();
         md.AppendLine($"## Cost of one training step: exact sum vs cut-off ({GaussianField.DefaultTimingCutoff:G}σ)");
         md.AppendLine();
-        md.AppendLine($"Flow mixing, 3 coordinates, k = 4 channels, {CostPoints} collocation points, float32; forward pass, residual (first " +
-                      "derivatives by autograd) and backward pass, median of repeats. The exact sum is evaluated in chunks; the cut-off " +
-                      "sum gathers only the Gaussians of neighbouring bins. *loss diff* is the relative difference of the two losses.");
+        md.AppendLine($"Flow mixing, 3 coordinates, k = 4 channels, {CostPoints} collocation points, float32, {TorchSharp.torch.get_num_threads()} thread(s); " +
+                      "forward pass, residual (first derivatives) and backward pass, median of repeats. *exact* sums all Gaussians " +
+                      "(in chunks); *cut-off* gathers only the Gaussians of neighbouring bins; derivatives by nested *autograd* or by the " +
+                      "closed-form *jets*. *loss diff* is the relative difference between the cut-off and exact losses.");
         md.AppendLine();
-        md.AppendLine("| N per channel | Gaussians | σ (of the box) | exact, ms | cut-off, ms | speed-up | loss diff |");
-        md.AppendLine("|---|---|---|---|---|---|---|");
+        md.AppendLine("| N per channel | Gaussians | σ (of the box) | exact + autograd, ms | exact + jets, ms | cut-off + jets, ms | jets vs autograd | cut-off vs exact (jets) | cut-off + jets vs exact + autograd | loss diff |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var row in costRows) md.AppendLine(row);
         Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, "pig.md");
