@@ -208,6 +208,32 @@ public class GaussianFieldTests
     }
 
     [Fact]
+    public void Trainer_applies_each_groups_learning_rate_scale()
+    {
+        // gaussian_lr_scale = 0 freezes μ, σ and w while the head (scale 1) moves: the Trainer must set
+        // every Adam group's lr to schedule × scale, not one lr for all.
+        var problem = ProblemCatalog.Instance.Create("helmholtz2d")!;
+        using var m = new GaussianField(new GaussianFieldOptions { Count = 20, GaussianLrScale = 0 }, problem.Domain.Axes, 1, 0);
+        m.to(ScalarType.Float32);
+        var before = m.TrainableParameters.Select(p => p.detach().clone()).ToList();
+        var options = new Pinn.Training.TrainingOptions
+        {
+            Steps = 5, LearningRate = 1e-2, CheckpointEvery = 0, EvalEvery = 0,
+            Batch = new Dictionary<string, int> { ["pde"] = 64, ["bc"] = 32 },
+        };
+        using (var trainer = new Pinn.Training.Trainer(problem, m, options, ScalarType.Float32, CPU))
+            trainer.Train().Status.Should().Be("completed");
+        var after = m.TrainableParameters;
+        int gaussians = ((IFieldModel)m).ParameterGroups[0].Parameters.Count;
+        for (int i = 0; i < after.Count; i++)
+        {
+            var moved = (after[i].detach() - before[i]).abs().max().item<float>();
+            if (i < gaussians) moved.Should().Be(0, "Gaussian parameters have lr scale 0");
+            else moved.Should().BeGreaterThan(0, "the head trains at the full rate");
+        }
+    }
+
+    [Fact]
     public void Yaml_reads_the_gaussians_section_and_rejects_unknown_keys_with_file_and_line()
     {
         var dir = TestPaths.TempDir();
