@@ -1,7 +1,8 @@
 # Pinn — physics-informed PDE solvers in C# on TorchSharp.
 #   make run    restore, build and train the default problem (about a minute on 2 CPU cores)
 #   make test   the unit, regression and bad-input tests
-#   make bench  timing benchmarks -> results/bench.md + bench.json (ARGS="--only gp --quick --threads 2")
+#   make bench  timing benchmarks -> results/bench.md + bench.json (ARGS="--only pinn|peers|derivatives|memory|gp --quick --threads 2")
+#   make bench-peers  install the PyTorch peer baseline (Debian python3-torch + OpenBLAS; as root)
 DOTNET  ?= dotnet
 CONFIG  ?= Release
 PINN    := src/Pinn.Cli/bin/$(CONFIG)/net10.0/linux-x64/Pinn.Cli
@@ -11,7 +12,7 @@ RUN     ?= problems/burgers/burgers_quick.yaml
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 
-.PHONY: build run test bench clean
+.PHONY: build run test bench bench-peers clean
 
 build:
 	$(DOTNET) build Pinn.sln -c $(CONFIG) -v quiet -nologo
@@ -21,6 +22,12 @@ run: build
 
 bench: build
 	$(BENCH) $(ARGS)
+
+# Debian's python3-torch alone runs on reference BLAS, ~5-10x slower than it should be:
+# libopenblas0-openmp makes the peer baseline fair. The suite says "skipped: no torch" without them.
+bench-peers:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch libopenblas0-openmp
 
 test:
 	$(DOTNET) test tests/Pinn.Tests/Pinn.Tests.csproj -c $(CONFIG) -nologo --logger "console;verbosity=normal"

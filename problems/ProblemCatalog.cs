@@ -15,6 +15,7 @@ public sealed class ProblemCatalog : IProblemCatalog
         ["ks"] = () => new KuramotoSivashinsky(),
         ["advection"] = () => new Advection(),
         ["wave"] = () => new Wave(),
+        ["nonlinear_diffusion"] = () => new NonlinearDiffusion(),
         ["helmholtz2d"] = () => new Helmholtz2D(),
         ["klein_gordon"] = () => new KleinGordon(),
         ["flow_mixing"] = () => new FlowMixing(),

@@ -5,7 +5,7 @@ using Spectre.Console;
 using static TorchSharp.torch;
 
 // Every suite, by name; a new benchmark is one class added here.
-IBenchmarkSuite[] suites = [new GpStepBenchmark()];
+IBenchmarkSuite[] suites = [new PinnStepBenchmark(), new PyTorchPeerBenchmark(), new DerivativeEngineBenchmark(), new MemoryStabilityBenchmark(), new GpStepBenchmark()];
 
 var only = new Option<string?>("--only") { Description = "run one suite: " + string.Join(", ", suites.Select(s => s.Name)) };
 var quick = new Option<bool>("--quick") { Description = "fewer repeats; skip sizes whose step takes > 20 s" };
@@ -45,7 +45,7 @@ static void Print(SuiteResult s)
 {
     var table = new Table().AddColumns("case", "parameters", "median ms", "min ms", "repeats", "peak RSS MB", "notes");
     foreach (var r in s.Rows)
-        table.AddRow(r.Case, r.Parameters, r.MedianMs is { } m ? BenchTimer.Ms(m) : "—", r.MinMs is { } n ? BenchTimer.Ms(n) : "—",
+        table.AddRow(Markup.Escape(r.Case), Markup.Escape(r.Parameters), r.MedianMs is { } m ? BenchTimer.Ms(m) : "—", r.MinMs is { } n ? BenchTimer.Ms(n) : "—",
                      r.Repeats.ToString(CultureInfo.InvariantCulture), r.PeakRssMb.ToString("F0", CultureInfo.InvariantCulture), Markup.Escape(r.Notes));
     AnsiConsole.Write(table);
     foreach (var f in s.Findings) AnsiConsole.WriteLine("  " + f);

@@ -86,19 +86,27 @@ public sealed class Jet
         int maxOrder = Set.Max(a => a.Order);
         var s = derivatives(Value, maxOrder);
         var d = new Dictionary<MultiIndex, Tensor> { [MultiIndex.Zero] = s[0] };
+        // Products of inner derivatives recur across α (z_x² appears in D_xx, D_xxx and D_xxxx):
+        // memoise them by their (sorted) factor list within this call.
+        var products = new Dictionary<string, Tensor?>();
+        Tensor? Product(MultiIndex[] factors, int count)
+        {
+            if (count == 1) return this[factors[0]];
+            var key = string.Join(",", factors.Take(count).Select(f => f.Code));
+            if (products.TryGetValue(key, out var p)) return p;
+            var head = Product(factors, count - 1);
+            var last = this[factors[count - 1]];
+            p = head is null || last is null ? null : head * last;
+            products[key] = p;
+            return p;
+        }
         foreach (var alpha in Set)
         {
             if (alpha == MultiIndex.Zero) continue;
             Tensor? sum = null;
             foreach (var (count, factors) in ChainRule(alpha))
             {
-                Tensor? product = null;
-                foreach (var beta in factors)
-                {
-                    var z = this[beta];
-                    if (z is null) { product = null; break; }
-                    product = product is null ? z : product * z;
-                }
+                var product = Product(factors, factors.Length);
                 if (product is null) continue;
                 var term = s[factors.Length] * product;
                 if (count != 1) term = count * term;
