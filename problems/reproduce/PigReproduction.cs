@@ -40,11 +40,11 @@ public static class PigReproduction
             [.. Hard, "model.gaussians.count=800", "model.gaussians.init_scale=0.05", "training.lbfgs_steps=2000"],
             "helmholtz2d/helmholtz2d_pinn.yaml", [.. Hard, "training.lbfgs_steps=0"], InQuick: false),
         new("Klein–Gordon (2+1)D", "2.76e-3", "SPINN 1.93e-2, PINN 3.43e-2", "klein_gordon/klein_gordon.yaml",
-            ["training.steps=2000", "training.batch.pde=2048", "training.eval_every=250"], [],
+            ["training.steps=2400", "training.batch.pde=2048", "training.eval_every=250"], [],
             "klein_gordon/klein_gordon.yaml", PinnMlp),
         new("Flow mixing (2+1)D", "4.51e-4", "SPINN 2.90e-3", "flow_mixing/flow_mixing.yaml",
             // 4×250 Gaussians of σ = 0.1 overlap too much for the cut-off to pay (results below): exact sum.
-            ["model.gaussians.count=250", "model.gaussians.init_scale=0.1", "model.gaussians.cutoff=none", "training.steps=1000",
+            ["model.gaussians.count=250", "model.gaussians.init_scale=0.1", "model.gaussians.cutoff=none", "training.steps=1500",
              "training.batch.pde=2048", "training.batch.ic=512", "training.batch.bc=512", "training.eval_every=250"], [],
             "flow_mixing/flow_mixing.yaml", PinnMlp),
         new("Nonlinear diffusion (2+1)D", "2.69e-3", "—", "nonlinear_diffusion/nonlinear_diffusion_pig.yaml",
