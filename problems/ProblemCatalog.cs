@@ -16,6 +16,9 @@ public sealed class ProblemCatalog : IProblemCatalog
         ["advection"] = () => new Advection(),
         ["wave"] = () => new Wave(),
         ["nonlinear_diffusion"] = () => new NonlinearDiffusion(),
+        ["helmholtz2d"] = () => new Helmholtz2D(),
+        ["klein_gordon"] = () => new KleinGordon(),
+        ["flow_mixing"] = () => new FlowMixing(),
     }.Concat(HighFrequencyBenchmark.All).ToDictionary();
 
     public static readonly ProblemCatalog Instance = new();

@@ -164,7 +164,7 @@ public static class PinnCommand
 
     static Command ReproduceCommand(TextWriter stdout, TextWriter stderr, IProblemCatalog catalog)
     {
-        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp" };
+        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp, pig" };
         var budget = new Option<string>("--budget") { Description = "quick (2 CPU cores, < 30 min) or full (the configs' budgets; for a GPU)", DefaultValueFactory = _ => "quick" };
         var outDir = new Option<string>("--out") { Description = "results folder (default results)", DefaultValueFactory = _ => "results" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (default: libtorch's choice; 1 on a machine shared with other jobs)" };
@@ -177,7 +177,8 @@ public static class PinnCommand
             {
                 "causal" => CausalReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 "gp" => GpReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
-                _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp)"),
+                "pig" => PigReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
+                _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig)"),
             };
             stdout.WriteLine($"wrote {path}");
             return Ok;

@@ -10,7 +10,7 @@ namespace Pinn.Autodiff;
 /// residual costs one jet pass instead of four nested reverse passes. The points are used detached:
 /// nothing is differentiated with respect to them, so the backward pass only reaches the parameters.
 /// </summary>
-public sealed class JetFieldProvider(NeuralField model, Tensor points, IReadOnlyList<MultiIndex> set, IReadOnlyList<string> coordinates,
+public sealed class JetFieldProvider(IJetModel model, Tensor points, IReadOnlyList<MultiIndex> set, IReadOnlyList<string> coordinates,
                                      IReadOnlyList<string> fields, Func<string, Tensor> parameter) : IFieldProvider
 {
     readonly Tensor _x = points.detach();

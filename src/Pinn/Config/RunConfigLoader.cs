@@ -129,6 +129,7 @@ public static class RunConfigLoader
             FourierFeatures = s.Int("fourier_features", d.FourierFeatures),
             FourierScale = s.Double("fourier_scale", d.FourierScale),
             WeightFactorization = rwf,
+            Gaussians = ReadGaussians(s.SubSection("gaussians")),
         };
         s.Done();
         return m;
@@ -353,5 +354,33 @@ public static class RunConfigLoader
         if (s is null) return r;
         foreach (var k in s.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!)) r[k] = s.Double(k, 0);
         return r;
+    }
+
+    /// <summary>model.gaussians (PIG); <c>cutoff: none</c> (or leaving it out) means the exact sum over all Gaussians.</summary>
+    static GaussianFieldOptions ReadGaussians(Section? s)
+    {
+        var d = new GaussianFieldOptions();
+        if (s is null) return d;
+        double? cutoff = d.Cutoff;
+        if (s.Raw("cutoff") is { } raw)
+            cutoff = s.Scalar(raw, "model.gaussians.cutoff") is "none" or "null" or "~" or "" ? null : s.ToDouble(raw, "model.gaussians.cutoff");
+        var g = new GaussianFieldOptions
+        {
+            Channels = s.Int("channels", d.Channels),
+            Count = s.Int("count", d.Count),
+            InitScale = s.Double("init_scale", d.InitScale),
+            WeightInitStd = s.Double("weight_init_std", d.WeightInitStd),
+            Covariance = s.String("covariance", d.Covariance),
+            Head = s.IntList("head") ?? d.Head,
+            HeadActivation = s.String("head_activation", d.HeadActivation),
+            Cutoff = cutoff,
+            CutoffQuantile = s.Double("cutoff_quantile", d.CutoffQuantile),
+            ChunkSize = s.Int("chunk_size", d.ChunkSize),
+            GaussianLrScale = s.Double("gaussian_lr_scale", d.GaussianLrScale),
+            TrainMeans = s.Bool("train_means", d.TrainMeans),
+            InitFrom = s.String("init_from"),
+        };
+        s.Done();
+        return g;
     }
 }

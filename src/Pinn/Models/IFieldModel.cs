@@ -25,4 +25,10 @@ public interface IFieldModel : IDisposable
     string Describe();
 
     long ParameterCount => TrainableParameters.Sum(p => p.numel());
+
+    /// <summary>
+    /// Optimiser parameter groups with learning-rate multipliers on the schedule (PIG trains its
+    /// Gaussians and its head at different rates). Together they must hold every trainable parameter.
+    /// </summary>
+    IReadOnlyList<(IReadOnlyList<TorchParameter> Parameters, double LrScale)> ParameterGroups => [(TrainableParameters, 1.0)];
 }

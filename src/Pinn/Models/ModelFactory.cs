@@ -17,8 +17,10 @@ public static class ModelFactory
                 return net;
             case "gp":
                 return new Gp.GridGpField(options.Gp, problem, dtype, device);
+            case "pig":
+                return PigFactory.Create(options.Gaussians, problem, dtype, device, seed);
             default:
-                throw new PinnException($"model.type: unknown model '{options.Type}' (available: mlp, modified_mlp, gp)");
+                throw new PinnException($"model.type: unknown model '{options.Type}' (available: mlp, modified_mlp, gp, pig)");
         }
     }
 }

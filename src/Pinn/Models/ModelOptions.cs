@@ -6,7 +6,7 @@ public sealed record PeriodicAxisOptions(double? Period = null, int Harmonics = 
 /// <summary>Architecture settings; YAML <c>model:</c> maps onto these (defaults here are the only defaults).</summary>
 public sealed record ModelOptions
 {
-    /// <summary>mlp | modified_mlp (gated U/V encoders; Wang, Teng &amp; Perdikaris 2021).</summary>
+    /// <summary>mlp | modified_mlp (gated U/V encoders; Wang, Teng &amp; Perdikaris 2021) | pig (Gaussian features, see <see cref="Gaussians"/>).</summary>
     public string Type { get; init; } = "mlp";
     /// <summary>Hidden widths (modified_mlp: all equal).</summary>
     public IReadOnlyList<int> Layers { get; init; } = [64, 64, 64, 64];
@@ -23,4 +23,6 @@ public sealed record ModelOptions
     public (double Mean, double Std)? WeightFactorization { get; init; }
     /// <summary>The Kronecker GP solver's settings (model type gp).</summary>
     public Gp.GpOptions Gp { get; init; } = new();
+    /// <summary>PIG (type: pig): Gaussian feature embedding and head.</summary>
+    public GaussianFieldOptions Gaussians { get; init; } = new();
 }

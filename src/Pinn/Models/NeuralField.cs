@@ -13,7 +13,7 @@ namespace Pinn.Models;
 /// Modified MLP (Wang, Teng &amp; Perdikaris 2021, as in PAPERS.md §1): U = σ(XW_u + b_u),
 /// V = σ(XW_v + b_v), and each hidden layer Z = σ(HW + b), H ← (1 − Z) ⊙ U + Z ⊙ V.
 /// </summary>
-public sealed class NeuralField : nn.Module<Tensor, Tensor>, IFieldModel
+public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
 {
     readonly ModuleList<nn.Module<Tensor, Tensor>> _hidden = new();
     readonly nn.Module<Tensor, Tensor> _output;
@@ -104,7 +104,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IFieldModel
     static double Gaussian(Random rng) =>
         Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
-    static Linear GlorotLinear(int inputs, int outputs)
+    internal static Linear GlorotLinear(int inputs, int outputs)
     {
         var layer = nn.Linear(inputs, outputs, dtype: ScalarType.Float64);
         nn.init.xavier_normal_(layer.weight);
@@ -164,6 +164,8 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IFieldModel
     /// respect to the input coordinates for every α in <paramref name="set"/> (downward closed), in one
     /// forward pass (Taylor mode). <paramref name="x"/> need not require grad.
     /// </summary>
+    public int AutoJetFromOrder => Training.DerivativeEngine.AutoJetFromOrder;
+
     public Jet ForwardJet(Tensor x, IReadOnlyList<MultiIndex> set)
     {
         var h = EmbedJet(x, set);

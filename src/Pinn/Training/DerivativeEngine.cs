@@ -24,16 +24,16 @@ public static class DerivativeEngine
     /// <summary>The jet set (downward closure of what the problem needs) when jets are used, else null (autograd).</summary>
     public static IReadOnlyList<MultiIndex>? JetSet(string engine, IFieldModel model, Problem problem)
     {
-        bool neural = model is NeuralField;
-        if (engine == "jet" && !neural)
-            throw new PinnException($"training.derivatives: jet is implemented for the mlp and modified_mlp models, not for '{model.GetType().Name}'; use autograd or auto");
+        var jets = model as IJetModel;
+        if (engine == "jet" && jets is null)
+            throw new PinnException($"training.derivatives: jet is implemented for the mlp, modified_mlp and pig (diagonal) models, not for '{model.GetType().Name}'; use autograd or auto");
         var needed = Needed(problem);
         int order = needed.Max(m => m.Order);
         bool useJet = engine switch
         {
             "jet" => true,
             "autograd" => false,
-            _ => neural && order >= AutoJetFromOrder,
+            _ => jets is not null && order >= jets.AutoJetFromOrder,
         };
         return useJet ? MultiIndex.Closure(needed) : null;
     }

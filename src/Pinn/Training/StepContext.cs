@@ -35,7 +35,7 @@ public sealed class StepContext(IFieldModel model, IReadOnlyList<string> coordin
     public TensorEvaluator At(Tensor points)
     {
         if (_evaluators.TryGetValue(points, out var ev)) return ev;
-        IFieldProvider provider = jetSet is not null && model is NeuralField net
+        IFieldProvider provider = jetSet is not null && model is IJetModel net
             ? new JetFieldProvider(net, points, jetSet, coordinates, fields, parameter)
             : new AutogradFieldProvider(points, model.Forward(points), coordinates, fields, parameter);
         ev = new TensorEvaluator(provider);

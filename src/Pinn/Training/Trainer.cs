@@ -143,7 +143,7 @@ public sealed class Trainer : IDisposable
     public TrainingResult Train(Checkpoint? resume = null, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        using var adam = optim.Adam(_model.TrainableParameters, lr: _options.LearningRate);
+        using var adam = NewAdam();
         _currentOptimizer = adam;
         var state = resume?.State ?? new TrainerState { Seed = _options.Seed };
         if (resume is not null)
@@ -198,6 +198,20 @@ public sealed class Trainer : IDisposable
 
     double _lrScale = 1;
     int _recoveries;
+    double[] _groupScales = [1.0];
+
+    /// <summary>Adam over the model's parameter groups; each group's lr is the schedule × its own multiplier.</summary>
+    TorchSharp.Modules.Adam NewAdam()
+    {
+        var groups = _model.ParameterGroups;
+        int grouped = groups.Sum(g => g.Parameters.Count), all = _model.TrainableParameters.Count;
+        if (grouped != all)
+            throw new PinnException($"model '{_model.Describe()}': its parameter groups hold {grouped} tensors but it trains {all}");
+        _groupScales = groups.Select(g => g.LrScale).ToArray();
+        if (groups.Count == 1) return optim.Adam(groups[0].Parameters, lr: _options.LearningRate);
+        return optim.Adam(groups.Select(g => new TorchSharp.Modules.Adam.ParamGroup(g.Parameters, lr: _options.LearningRate * g.LrScale)),
+                          lr: _options.LearningRate);
+    }
 
     (string status, int step, double loss, ErrorReport? error) RunAdam(
         TorchSharp.Modules.OptimizerHelper adam, int start, CancellationToken cancel, Func<string, int, TrainerState> now, Func<double> elapsed)
@@ -216,7 +230,7 @@ public sealed class Trainer : IDisposable
 
             using var scope = NewDisposeScope();
             double lr = _options.LearningRateAt(step) * _lrScale;
-            foreach (var g in adam.ParamGroups) g.LearningRate = lr;
+            foreach (var (g, scale) in adam.ParamGroups.Zip(_groupScales)) g.LearningRate = lr * scale;
             adam.zero_grad();
             bool rebalance = _options.Balancing.Kind == "gradnorm" && step % Math.Max(1, _options.Balancing.Every) == 0;
             var (total, terms) = Loss(NewContext(), rebalance);

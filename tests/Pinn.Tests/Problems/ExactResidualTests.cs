@@ -9,7 +9,7 @@ namespace Pinn.Tests.Problems;
 public class ExactResidualTests
 {
     public static TheoryData<string> ProblemsWithExactSolutions() =>
-        new(new[] { "poisson1d", "poisson2d", "heat1d", "advection", "wave" }.Concat(HighFrequencyBenchmark.All.Keys));
+        new(new[] { "poisson1d", "poisson2d", "heat1d", "advection", "wave", "helmholtz2d", "klein_gordon", "flow_mixing" }.Concat(HighFrequencyBenchmark.All.Keys));
 
     [Theory]
     [MemberData(nameof(ProblemsWithExactSolutions))]
