@@ -27,22 +27,11 @@ public sealed class NonlinearDiffusionReference(Func<Problem, NonlinearDiffusion
         if (points.GetLength(1) != domain.Dim)
             throw new PinnException($"nonlinear diffusion reference: points have {points.GetLength(1)} columns for {domain.Dim} coordinates");
         int ix = domain.IndexOf(x), iy = domain.IndexOf(y), it = domain.IndexOf(t), n = points.GetLength(0);
-        double t0 = domain[t].Min, slack = 1e-12 * Math.Max(1, Math.Abs(domain[t].Max - t0));
         var values = new double[n, 1];
         if (n == 0) return values;
-
-        var byTime = new SortedDictionary<double, List<int>>();
-        for (int i = 0; i < n; i++)
-        {
-            double ti = points[i, it];
-            if (!double.IsFinite(ti) || ti < t0 - slack)
-                throw new PinnException($"nonlinear diffusion reference: a point at {t} = {ti} is before the initial time {t0} or not finite");
-            if (!byTime.TryGetValue(ti, out var list)) byTime[ti] = list = [];
-            list.Add(i);
-        }
-        var groups = byTime.Values.ToArray();
+        var (elapsed, groups) = TimeGroups.Of(points, it, domain[t].Min, domain[t].Max, t, "nonlinear diffusion reference");
         var s = solver(problem);
-        var solutions = s.Solve(u0, byTime.Keys.Select(ti => Math.Max(0, ti - t0)).ToArray());
+        var solutions = s.Solve(u0, elapsed);
         for (int g = 0; g < groups.Length; g++)
             foreach (int i in groups[g])
                 values[i, 0] = s.Interpolate(solutions[g], points[i, ix], points[i, iy]);

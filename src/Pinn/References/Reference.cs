@@ -74,3 +74,26 @@ public abstract class PointwiseReference : IReference
         return new ReferenceSolution(domain.CoordinateNames, points, problem.Fields, Evaluate(problem, points), axes);
     }
 }
+
+/// <summary>Points grouped by their time coordinate, for time-stepping references that solve once to every distinct time.</summary>
+public static class TimeGroups
+{
+    /// <summary>
+    /// Distinct times (ascending, as elapsed time from <paramref name="t0"/>) and the point indices at each;
+    /// a time before <paramref name="t0"/> (beyond rounding) or not finite is an error naming <paramref name="what"/>.
+    /// </summary>
+    public static (double[] Elapsed, List<int>[] Points) Of(double[,] points, int timeColumn, double t0, double tMax, string timeName, string what)
+    {
+        double slack = 1e-12 * Math.Max(1, Math.Abs(tMax - t0));
+        var byTime = new SortedDictionary<double, List<int>>();
+        for (int i = 0; i < points.GetLength(0); i++)
+        {
+            double ti = points[i, timeColumn];
+            if (!double.IsFinite(ti) || ti < t0 - slack)
+                throw new PinnException($"{what}: a point at {timeName} = {ti} is before the initial time {t0} or not finite");
+            if (!byTime.TryGetValue(ti, out var list)) byTime[ti] = list = [];
+            list.Add(i);
+        }
+        return (byTime.Keys.Select(ti => Math.Max(0, ti - t0)).ToArray(), byTime.Values.ToArray());
+    }
+}

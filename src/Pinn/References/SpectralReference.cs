@@ -31,26 +31,12 @@ public sealed class SpectralReference(Func<Problem, Etdrk4Solver> solver, Func<d
         int ix = domain.IndexOf(x), it = domain.IndexOf(t), n = points.GetLength(0);
         if (points.GetLength(1) != domain.Dim)
             throw new PinnException($"spectral reference: points have {points.GetLength(1)} columns for {domain.Dim} coordinates");
-        double t0 = domain[t].Min, slack = 1e-12 * Math.Max(1, Math.Abs(domain[t].Max - t0));
         var values = new double[n, 1];
         if (n == 0) return values;
-
-        // Group the points by time, in ascending time order.
-        var byTime = new SortedDictionary<double, List<int>>();
-        for (int i = 0; i < n; i++)
-        {
-            double ti = points[i, it];
-            if (!double.IsFinite(ti) || ti < t0 - slack)
-                throw new PinnException($"spectral reference: a point at {t} = {ti} is before the initial time {t0} or not finite");
-            if (!byTime.TryGetValue(ti, out var list)) byTime[ti] = list = [];
-            list.Add(i);
-        }
-        var times = byTime.Keys.ToArray();
-        var groups = byTime.Values.ToArray();
-
+        var (elapsed, groups) = TimeGroups.Of(points, it, domain[t].Min, domain[t].Max, t, "spectral reference");
         var s = solver(problem);
-        var solutions = s.Solve(u0, times.Select(ti => Math.Max(0, ti - t0)).ToArray(), dt);
-        Parallel.For(0, times.Length, g =>
+        var solutions = s.Solve(u0, elapsed, dt);
+        Parallel.For(0, groups.Length, g =>
         {
             var idx = groups[g];
             var interpolated = s.Interpolate(solutions[g], idx.Select(i => points[i, ix]).ToArray());
