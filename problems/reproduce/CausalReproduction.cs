@@ -80,11 +80,8 @@ public static class CausalReproduction
         md.AppendLine("| benchmark | variant | paper rel. L2 | ours rel. L2 | Adam steps | minutes | device | note |");
         md.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var row in rows) md.AppendLine(row);
-        Directory.CreateDirectory(outDir);
-        var path = Path.Combine(outDir, "causal.md");
-        File.WriteAllText(path, md.ToString());
-        return path;
+        return Reproduction.Write(outDir, "causal.md", md);
     }
 
-    static string Slug(string s) => new(s.Select(ch => char.IsLetterOrDigit(ch) ? char.ToLowerInvariant(ch) : '-').ToArray());
+    static string Slug(string s) => Reproduction.Slug(s);
 }

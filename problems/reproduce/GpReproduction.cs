@@ -49,14 +49,14 @@ public static class GpReproduction
                 if (budget == "quick") overrides.AddRange([$"training.steps={c.Quick}", $"training.decay_steps={c.Quick / 2}"]);
                 var cfg = RunConfigLoader.Load(Path.Combine(problemsDir, "gp", c.Problem + ".yaml"), catalog, overrides);
                 progress.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {c.Benchmark}: GP-HM ({kernel}), {cfg.Training.Steps} steps…");
-                var run = Runner.Run(cfg);
+                var run = Reproduction.Train(cfg);
                 gmSeconds ??= run.Result.Seconds;
-                rows.Add(Row(c.Benchmark, $"GP-HM ({kernel.ToUpperInvariant()}), {string.Join("×", cfg.Problem.Domain.CoordinateNames.Select(cfg.Model.Gp.GridFor))} grid", run, Best(run.Directory)));
+                rows.Add(Row(c.Benchmark, $"GP-HM ({kernel.ToUpperInvariant()}), {string.Join("×", cfg.Problem.Domain.CoordinateNames.Select(cfg.Model.Gp.GridFor))} grid", run.Result, run.Best));
                 progress.WriteLine($"    {rows[^1]}");
             }
             var pinn = Pinn(c.Problem, gmSeconds!.Value, outDir, budget, catalog);
             progress.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {c.Benchmark}: PINN for {gmSeconds:F0} s…");
-            var p = Runner.Run(pinn);
+            var p = Runner.Run(pinn).Result;
             rows.Add(Row(c.Benchmark, "PINN, MLP 4×64 tanh, equal wall time", p, null));
             progress.WriteLine($"    {rows[^1]}");
         }
@@ -79,10 +79,7 @@ public static class GpReproduction
         md.AppendLine("| benchmark | solver | ours rel. L2 (final) | best logged | steps | minutes | note |");
         md.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var row in rows) md.AppendLine(row);
-        Directory.CreateDirectory(outDir);
-        var path = Path.Combine(outDir, "gp.md");
-        File.WriteAllText(path, md.ToString());
-        return path;
+        return Reproduction.Write(outDir, "gp.md", md);
     }
 
     /// <summary>A plain PINN on the same problem, stopped after <paramref name="seconds"/> of training.</summary>
@@ -105,29 +102,7 @@ public static class GpReproduction
         return RunConfigLoader.Read(YamlDoc.Parse(yaml, $"<pinn for {problem}>"), catalog);
     }
 
-    static string Row(string benchmark, string solver, RunOutcome run, double? best)
-    {
-        var r = run.Result;
-        string F(double? v) => v is { } x ? x.ToString("0.00e+00", CultureInfo.InvariantCulture) : "—";
-        return $"| {benchmark} | {solver} | {F(r.Error?.RelativeL2)} | {F(best)} | {r.AdamSteps} | {r.Seconds / 60:F1} | " +
-               $"{(r.Status == "completed" ? "" : r.Status)} |";
-    }
-
-    /// <summary>The smallest relative L2 among the run's logged evaluations (log.csv columns rel_l2_*), if any.</summary>
-    static double? Best(string runDir)
-    {
-        var log = Path.Combine(runDir, "log.csv");
-        if (!File.Exists(log)) return null;
-        var lines = File.ReadAllLines(log);
-        var cols = lines[0].Split(',').Select((n, i) => (n, i)).Where(c => c.n.StartsWith("rel_l2_")).Select(c => c.i).ToList();
-        double? best = null;
-        foreach (var line in lines.Skip(1))
-        {
-            var parts = line.Split(',');
-            foreach (var i in cols)
-                if (i < parts.Length && double.TryParse(parts[i], CultureInfo.InvariantCulture, out var v) && v > 0)
-                    best = best is null ? v : Math.Min(best.Value, v);
-        }
-        return best;
-    }
+    static string Row(string benchmark, string solver, TrainingResult r, double? best) =>
+        $"| {benchmark} | {solver} | {Reproduction.Sci(r.Error?.RelativeL2 ?? double.NaN)} | {(best is { } b ? Reproduction.Sci(b) : "—")} | " +
+        $"{r.AdamSteps} | {r.Seconds / 60:F1} | {(r.Status == "completed" ? "" : r.Status)} |";
 }

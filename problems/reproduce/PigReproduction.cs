@@ -151,35 +151,7 @@ public static class PigReproduction
         return path;
     }
 
-    sealed record Trained(TrainingResult Result, double Final, double Best);
-
-    /// <summary>One run, stopped after <paramref name="seconds"/> when given; records the best error seen on the way.</summary>
-    static Trained Train(RunConfig cfg, double? seconds)
-    {
-        using var cancel = new CancellationTokenSource();
-        var best = new BestError(cancel, seconds);
-        var r = Runner.Run(cfg, best, cancel.Token).Result;
-        double final = r.Error?.RelativeL2 ?? double.NaN;
-        return new Trained(r, final, Math.Min(best.Value, double.IsNaN(final) ? double.PositiveInfinity : final));
-    }
-
-    /// <summary>Keeps the lowest logged error; starts the wall-time budget when training starts (after the reference is solved).</summary>
-    sealed class BestError(CancellationTokenSource cancel, double? seconds) : ITrainingObserver
-    {
-        public double Value { get; private set; } = double.PositiveInfinity;
-
-        public void OnStart(string header)
-        {
-            if (seconds is { } s) cancel.CancelAfter(TimeSpan.FromSeconds(s));
-        }
-
-        public void OnLog(LogEntry entry)
-        {
-            if (entry.Error is { } e && double.IsFinite(e.RelativeL2)) Value = Math.Min(Value, e.RelativeL2);
-        }
-    }
-
-    static string Sci(double v) => double.IsFinite(v) ? v.ToString("0.00e+00", CultureInfo.InvariantCulture) : "—";
-
-    static string Slug(string s) => new(s.Select(ch => char.IsLetterOrDigit(ch) ? char.ToLowerInvariant(ch) : '-').ToArray());
+    static string Sci(double v) => Reproduction.Sci(v);
+    static string Slug(string s) => Reproduction.Slug(s);
+    static Reproduction.Trained Train(RunConfig cfg, double? seconds) => Reproduction.Train(cfg, seconds);
 }
