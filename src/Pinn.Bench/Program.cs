@@ -23,6 +23,7 @@ root.SetAction(r =>
     }
     var options = new BenchOptions(r.GetValue(quick), r.GetValue(threads));
     set_num_threads(options.Threads);
+    Pinn.Training.NativeHeap.Tune();
     string command = "Pinn.Bench " + string.Join(' ', args);
     var results = new List<SuiteResult>();
     foreach (var suite in selected)
