@@ -20,6 +20,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     readonly nn.Module<Tensor, Tensor>? _encoderU, _encoderV;
     readonly Func<Tensor, Tensor> _activation;
     readonly Func<Tensor, int, Tensor[]> _activationDerivatives;
+    readonly bool _tanh; // the fused second-order jet path is written for tanh
     readonly AxisEmbedding[] _axes;
     readonly double[,]? _fourier; // B (embedded dim × features), fixed
     readonly string _describe;
@@ -49,6 +50,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
             _ => throw new PinnException($"model.activation: unknown activation '{o.Activation}' (use tanh or sin)"),
         };
         _activationDerivatives = o.Activation == "tanh" ? Jet.TanhDerivatives : Jet.SinDerivatives;
+        _tanh = o.Activation == "tanh";
         foreach (var name in o.Periodic.Keys.Where(n => axes.All(a => a.Name != n)))
             throw new PinnException($"model.periodic: '{name}' is not a coordinate ({string.Join(", ", axes.Select(a => a.Name))})");
 
@@ -169,6 +171,8 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     public Jet ForwardJet(Tensor x, IReadOnlyList<MultiIndex> set)
     {
         var h = EmbedJet(x, set);
+        if (_encoderU is null && _tanh && StackedLayout.For(set) is { } layout && FusedTanhJet.Supports(x))
+            return ForwardStacked(h, layout, set, x.shape[0]);
         if (_encoderU is null)
         {
             foreach (var layer in _hidden) h = Dense(layer, h).Apply(_activationDerivatives);
@@ -185,12 +189,39 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
         return Dense(_output, h);
     }
 
-    static Jet Dense(nn.Module<Tensor, Tensor> layer, Jet h) => layer switch
+    /// <summary>
+    /// The plain tanh MLP on an order-≤ 2 jet held as one K×N×w tensor: each layer is one matrix product over
+    /// all K blocks and one fused activation node (<see cref="FusedTanhJet"/>) — what makes jets beat
+    /// nested autograd on second-order residuals (make bench: pinn, derivatives).
+    /// </summary>
+    Jet ForwardStacked(Jet embedded, StackedLayout layout, IReadOnlyList<MultiIndex> set, long rows)
     {
-        Linear l => h.Linear(l.weight!, l.bias),
-        FactorizedLinear f => h.Linear(f.Weight, f.Bias),
+        var h = layout.Stack(embedded, rows);
+        foreach (var layer in _hidden)
+        {
+            var (weight, bias) = WeightAndBias(layer);
+            var z = Linear(h, weight);
+            h = FusedTanhJet.Apply(z, bias ?? zeros(weight.shape[0], dtype: z.dtype, device: z.device), layout);
+        }
+        var (w, b) = WeightAndBias(_output);
+        return layout.Unstack(Linear(h, w), b, set);
+
+        static Tensor Linear(Tensor stacked, Tensor weight) =>
+            stacked.reshape(-1, stacked.shape[2]).matmul(weight.T).reshape(stacked.shape[0], stacked.shape[1], weight.shape[0]);
+    }
+
+    static (Tensor Weight, Tensor? Bias) WeightAndBias(nn.Module<Tensor, Tensor> layer) => layer switch
+    {
+        Linear l => (l.weight!, l.bias),
+        FactorizedLinear f => (f.Weight, f.Bias),
         _ => throw new InvalidOperationException($"no jet rule for layer {layer.GetType().Name}"),
     };
+
+    static Jet Dense(nn.Module<Tensor, Tensor> layer, Jet h)
+    {
+        var (weight, bias) = WeightAndBias(layer);
+        return h.Linear(weight, bias);
+    }
 
     /// <summary><see cref="Embed"/> on jets: coordinate j's embedding has nonzero derivatives only along j.</summary>
     Jet EmbedJet(Tensor x, IReadOnlyList<MultiIndex> set)

@@ -17,6 +17,12 @@ public interface IFieldProvider
     Tensor Coordinate(string name);
     Tensor Field(FieldDerivative derivative);
     Tensor Parameter(string name);
+
+    /// <summary>
+    /// Told, before an expression is evaluated, which field derivatives it reads — so a provider that
+    /// computes derivatives in one pass (jets) can compute just those. Optional.
+    /// </summary>
+    void Prepare(IEnumerable<FieldDerivative> needed) { }
 }
 
 /// <summary>
@@ -34,6 +40,7 @@ public sealed class TensorEvaluator(IFieldProvider provider)
     /// <summary>The value of <paramref name="e"/> at every point: a tensor of shape [Count].</summary>
     public Tensor Evaluate(Expr e)
     {
+        if (!_memo.ContainsKey(e)) provider.Prepare(e.Descendants().OfType<FieldDerivative>());
         var t = Eval(e);
         return t.dim() == 0 ? t.expand(provider.Count) : t;
     }
