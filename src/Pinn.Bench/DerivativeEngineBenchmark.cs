@@ -89,6 +89,7 @@ public sealed class DerivativeEngineBenchmark : IBenchmarkSuite
         {
             using var scope = NewDisposeScope();
             var provider = Factory(engine, model, points, derivatives)!;
+            provider.Prepare(derivatives); // as TensorEvaluator does before evaluating a residual
             foreach (var d in derivatives) provider.Field(d);
         }, options);
         return Row(engine, parameters, timing);

@@ -7,22 +7,19 @@ using static TorchSharp.torch;
 namespace Pinn.Autodiff;
 
 /// <summary>
-/// σ = tanh applied to an order-≤ 2 jet stored as one K×N×w tensor (<see cref="StackedLayout"/>), after
-/// adding the layer's bias to the value block — as one autograd node with a hand-written backward, instead
-/// of the dozen elementwise nodes (and their backward nodes) the generic <see cref="Jet.Apply"/> records.
-/// With a = σ(z) (σ′ = 1 − a², σ″ = −2aσ′, σ‴ = −2σ′(1 − 3a²)):
+/// tanh applied to a jet stored as one K×N×w tensor (<see cref="StackedLayout"/>, derivatives up to order 4),
+/// after adding the layer's bias to the value block — as one autograd node with a hand-written backward,
+/// instead of the dozens of elementwise nodes (and their backward nodes) the generic <see cref="Jet.Apply"/>
+/// records. With s_k = σ^(k)(z) (polynomials in a = tanh z) and the layout's chain-rule terms,
 /// <code>
-///   A = σ(z),   A_i = σ′ z_i,   A_ij = σ′ z_ij + σ″ z_i z_j
+///   A_α = Σ_terms c · s_k · Π_i Z_(β_i)                                   (A_0 = s_0)
+///   Z̄_β = Σ_α Σ_terms Σ_(i: β_i = β) Ā_α · c · s_k · Π_(j≠i) Z_(β_j)        (β ≠ 0)
+///   Z̄_0 = Ā_0 s_1 + Σ_α Σ_terms Ā_α · c · s_(k+1) · Π_i Z_(β_i),   b̄ = Σ_rows Z̄_0.
 /// </code>
-/// and, for the upstream gradients Ā,
-/// <code>
-///   z̄_ij = Ā_ij σ′,   z̄_i = Ā_i σ′ + Σ_(jk ∋ i) Ā_jk σ″ z_(other),
-///   z̄ = Ā σ′ + σ″ (Σ Ā_i z_i + Σ Ā_jk z_jk) + σ‴ Σ Ā_jk z_j z_k,   b̄ = Σ_rows z̄.
-/// </code>
-/// Both passes read and write every block once per element (C# SIMD over the tensors' memory, split
-/// over libtorch's thread count). CPU, contiguous, float32/float64 only: the caller checks
-/// <see cref="Supports"/>. The backward is first order (no create_graph through it), which is all a
-/// jet-based step needs: the input derivatives come from the forward pass.
+/// Both passes read and write every block once per element (C# SIMD over the tensors' memory, split over
+/// libtorch's thread count). CPU, contiguous, float32/float64 only: the caller checks <see cref="Supports"/>.
+/// The backward is first order (no create_graph through it), which is all a jet-based step needs: the
+/// input derivatives come from the forward pass.
 /// </summary>
 public sealed class FusedTanhJet : autograd.SingleTensorFunction<FusedTanhJet>
 {
@@ -70,140 +67,276 @@ public sealed class FusedTanhJet : autograd.SingleTensorFunction<FusedTanhJet>
 }
 
 /// <summary>
-/// The vectorised loops behind <see cref="FusedTanhJet"/>. Elements are processed in vectors of
-/// <c>Vector&lt;T&gt;.Count</c> along the flattened N·w axis; the bias is read from a copy repeated
-/// Count+1 times so any vector window starting at column c is contiguous, and its gradient is summed into
-/// a (w + Count)-long accumulator that is folded back onto w at the end. A ragged tail is padded.
+/// The loops behind <see cref="FusedTanhJet"/>. Work goes tile by tile; a tile is a few whole rows
+/// (~<see cref="TileElements"/> elements) of every block, so the bias has the same phase in every tile and
+/// the scratch (σ^(k) over the tile, the value-gradient accumulator) stays in L1. Within a tile each
+/// chain-rule term is one tight SIMD loop over contiguous memory: the term bookkeeping is paid per tile, not
+/// per element. The core loops need tile lengths that are whole vectors; layers whose width is not a
+/// multiple of the vector width run the same core on zero-padded copies of each tile.
 /// </summary>
 static class JetKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     static readonly int V = Vector<T>.Count;
+    const int TileElements = 256;
 
     public static void Forward(Tensor z, Tensor bias, Tensor a, StackedLayout layout)
     {
-        long m = z.shape[1] * z.shape[2];
-        int w = (int)z.shape[2];
-        var biasRep = RepeatedBias(bias, w);
-        ParallelChunks(m, (from, to) =>
+        var plan = new Plan(z, bias, layout);
+        ParallelTiles(plan, (rowFrom, rowTo) =>
         {
             Span<T> zs = Memory(z), As = Memory(a);
-            int col = (int)(from % w); // the layer column of the vector's first lane, advanced without a division
-            for (long e = from; e < to; e += V, col = NextColumn(col, w))
+            var s = new T[(layout.MaxDerivative + 1) * plan.TileLength];
+            var (zPad, aPad) = plan.Padded ? (new T[layout.Count * plan.TileLength], new T[layout.Count * plan.TileLength]) : (null, null);
+            for (long row = rowFrom; row < rowTo; row += plan.TileRows)
             {
-                if (e + V <= m) { ForwardVector(zs, As, biasRep, e, m, col, layout); continue; }
-                // A ragged end (N·w not a multiple of the vector width): the same code on zero-padded copies.
-                var (zPad, aPad) = (Pad(zs, e, m, layout.Count), new T[layout.Count * V]);
-                ForwardVector(zPad, aPad, biasRep, 0, V, col, layout);
-                Unpad(aPad, As, e, m, layout.Count);
+                long e = row * plan.Width;
+                int len = (int)(Math.Min(plan.TileRows, rowTo - row) * plan.Width);
+                if (!plan.Padded) { ForwardTile(zs, As, plan.BlockStride, e, len, plan, s); continue; }
+                Gather(zs, plan.BlockStride, e, len, zPad!, plan.TileLength, layout.Count);
+                ForwardTile(zPad, aPad, plan.TileLength, 0, plan.TileLength, plan, s);
+                Scatter(aPad!, plan.TileLength, As, plan.BlockStride, e, len, layout.Count);
             }
         });
     }
 
     public static void Backward(Tensor z, Tensor bias, Tensor g, Tensor gz, Tensor gb, StackedLayout layout)
     {
-        long m = z.shape[1] * z.shape[2];
-        int w = (int)z.shape[2];
-        var biasRep = RepeatedBias(bias, w);
+        var plan = new Plan(z, bias, layout);
         var partial = new List<T[]>();
-        ParallelChunks(m, (from, to) =>
+        ParallelTiles(plan, (rowFrom, rowTo) =>
         {
             Span<T> zs = Memory(z), gs = Memory(g), gzs = Memory(gz);
-            var acc = new T[w + V];
-            int col = (int)(from % w);
-            for (long e = from; e < to; e += V, col = NextColumn(col, w))
+            var s = new T[(layout.MaxDerivative + 2) * plan.TileLength];
+            var g0 = new T[plan.TileLength];
+            var biasAcc = new T[plan.TileLength];
+            var (zPad, gPad, gzPad) = plan.Padded
+                ? (new T[layout.Count * plan.TileLength], new T[layout.Count * plan.TileLength], new T[layout.Count * plan.TileLength])
+                : (null, null, null);
+            for (long row = rowFrom; row < rowTo; row += plan.TileRows)
             {
-                if (e + V <= m) { BackwardVector(zs, gs, gzs, biasRep, acc, e, m, col, layout); continue; }
-                var gzPad = new T[layout.Count * V]; // the padded lanes have Ā = 0: they add nothing to b̄
-                BackwardVector(Pad(zs, e, m, layout.Count), Pad(gs, e, m, layout.Count), gzPad, biasRep, acc, 0, V, col, layout);
-                Unpad(gzPad, gzs, e, m, layout.Count);
+                long e = row * plan.Width;
+                int len = (int)(Math.Min(plan.TileRows, rowTo - row) * plan.Width);
+                if (!plan.Padded) { BackwardTile(zs, gs, gzs, plan.BlockStride, e, len, plan, s, g0, biasAcc); continue; }
+                Gather(zs, plan.BlockStride, e, len, zPad!, plan.TileLength, layout.Count);
+                Gather(gs, plan.BlockStride, e, len, gPad!, plan.TileLength, layout.Count); // zero beyond len: padded lanes add nothing to b̄
+                BackwardTile(zPad, gPad, gzPad, plan.TileLength, 0, plan.TileLength, plan, s, g0, biasAcc);
+                Scatter(gzPad!, plan.TileLength, gzs, plan.BlockStride, e, len, layout.Count);
             }
-            lock (partial) partial.Add(acc);
+            lock (partial) partial.Add(biasAcc);
         });
-        var sum = new T[w];
+        var sum = new T[plan.Width];
         foreach (var acc in partial)
-            for (int j = 0; j < acc.Length; j++) sum[j % w] += acc[j];
+            for (int j = 0; j < plan.TileRows * plan.Width; j++) sum[j % plan.Width] += acc[j];
         sum.CopyTo(Memory(gb));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int NextColumn(int col, int w)
+    /// <summary>Shapes and constants of one call: tile size, the bias repeated over a tile, the chain-rule coefficients as T.</summary>
+    sealed class Plan
     {
-        col += V;
-        while (col >= w) col -= w;
-        return col;
-    }
-
-    // ---- one vector of elements: e is its offset in block 0, col the layer column of its first lane, m the block stride ----
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void ForwardVector(Span<T> zs, Span<T> As, T[] biasRep, long e, long m, int col, StackedLayout layout)
-    {
-        var z0 = Load(zs, e) + Load(biasRep, col);
-        Tanh(z0, out var s0, out var s1, out var s2, out _);
-        Store(As, e, s0);
-        foreach (int f in layout.First) Store(As, f * m + e, s1 * Load(zs, f * m + e));
-        foreach (var (b, p, q) in layout.Second)
-            Store(As, b * m + e, s1 * Load(zs, b * m + e) + s2 * Load(zs, p * m + e) * Load(zs, q * m + e));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void BackwardVector(Span<T> zs, Span<T> gs, Span<T> gzs, T[] biasRep, T[] acc, long e, long m, int col,
-                               StackedLayout layout)
-    {
-        var z0 = Load(zs, e) + Load(biasRep, col);
-        Tanh(z0, out _, out var s1, out var s2, out var s3);
-        var t2 = Vector<T>.Zero; // Σ Ā_i z_i + Σ Ā_jk z_jk: the coefficient of σ″
-        var t3 = Vector<T>.Zero; // Σ Ā_jk z_j z_k: the coefficient of σ‴
-        foreach (int f in layout.First)
+        public Plan(Tensor z, Tensor bias, StackedLayout layout)
         {
-            var gf = Load(gs, f * m + e);
-            t2 += gf * Load(zs, f * m + e);
-            Store(gzs, f * m + e, gf * s1);
+            Layout = layout;
+            Rows = z.shape[1];
+            Width = (int)z.shape[2];
+            BlockStride = Rows * Width;
+            TileRows = Math.Max(1, TileElements / Width);
+            Padded = Width % V != 0;
+            TileLength = (TileRows * Width + V - 1) / V * V;
+            BiasTile = new T[TileLength];
+            var b = bias.data<T>().ToArray();
+            for (int r = 0; r < TileRows; r++) b.CopyTo(BiasTile, r * Width);
+            Coefficient = [.. layout.Coefficient.Select(T.CreateChecked)];
         }
-        foreach (var (b, p, q) in layout.Second)
+
+        public StackedLayout Layout { get; }
+        public long Rows { get; }
+        public int Width { get; }
+        public long BlockStride { get; }
+        public int TileRows { get; }
+        /// <summary>Elements per tile, rounded up to whole vectors (the scratch length).</summary>
+        public int TileLength { get; }
+        /// <summary>Whether tiles run on zero-padded copies (the width is not a multiple of the vector width).</summary>
+        public bool Padded { get; }
+        public T[] BiasTile { get; }
+        public T[] Coefficient { get; }
+    }
+
+    // ---- one tile: block b's elements at b·stride + e … + len (len a multiple of V) ----------------------------
+
+    // AggressiveOptimization: straight to optimised code. Tiered compilation would run the first ~30 calls (every
+    // step calls these once per layer) as unoptimised Vector<T> code, 10–50× slower — visible in short runs and benches.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ForwardTile(Span<T> zs, Span<T> As, long stride, long e, int len, Plan plan, T[] s)
+    {
+        var layout = plan.Layout;
+        int order = layout.MaxDerivative;
+        for (int v = 0; v < len; v += V)
+            Store(As, e + v, TanhDerivatives(Load(zs, e + v) + Load(plan.BiasTile, v), s, v, len, order));
+        for (int b = 1; b < layout.Count; b++)
         {
-            var gb = Load(gs, b * m + e);
-            var (zp, zq) = (Load(zs, p * m + e), Load(zs, q * m + e));
-            t2 += gb * Load(zs, b * m + e);
-            t3 += gb * zp * zq;
-            Store(gzs, b * m + e, gb * s1);
-            var gs2 = gb * s2;
-            Store(gzs, p * m + e, Load(gzs, p * m + e) + gs2 * zq); // on the diagonal (p = q) both lines add: 2 σ″ z_i
-            Store(gzs, q * m + e, Load(gzs, q * m + e) + gs2 * zp);
+            long dst = b * stride + e;
+            for (int t = layout.TermStart[b]; t < layout.TermStart[b + 1]; t++)
+            {
+                var f = Factors(layout, t, stride, e);
+                var c = new Vector<T>(plan.Coefficient[t]);
+                var sk = s.AsSpan((layout.Order[t] - 1) * len, len);
+                bool add = t > layout.TermStart[b]; // the first term stores, the others accumulate
+                switch (f.Count)
+                {
+                    case 1:
+                        for (int v = 0; v < len; v += V)
+                            Store(As, dst + v, (add ? Load(As, dst + v) : Vector<T>.Zero) + c * Load(sk, v) * Load(zs, f.A + v));
+                        break;
+                    case 2:
+                        for (int v = 0; v < len; v += V)
+                            Store(As, dst + v, (add ? Load(As, dst + v) : Vector<T>.Zero) + c * Load(sk, v) * Load(zs, f.A + v) * Load(zs, f.B + v));
+                        break;
+                    case 3:
+                        for (int v = 0; v < len; v += V)
+                            Store(As, dst + v, (add ? Load(As, dst + v) : Vector<T>.Zero)
+                                               + c * Load(sk, v) * Load(zs, f.A + v) * Load(zs, f.B + v) * Load(zs, f.C + v));
+                        break;
+                    default:
+                        for (int v = 0; v < len; v += V)
+                            Store(As, dst + v, (add ? Load(As, dst + v) : Vector<T>.Zero)
+                                               + c * Load(sk, v) * Load(zs, f.A + v) * Load(zs, f.B + v) * Load(zs, f.C + v) * Load(zs, f.D + v));
+                        break;
+                }
+            }
         }
-        var g0 = Load(gs, e) * s1 + s2 * t2 + s3 * t3;
-        Store(gzs, e, g0);
-        Store(acc, col, Load(acc, col) + g0);
     }
 
-    /// <summary>The n = m − e (&lt; V) last elements of each block, zero-padded to V, blocks at stride V.</summary>
-    static T[] Pad(Span<T> s, long e, long m, int blocks)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void BackwardTile(Span<T> zs, Span<T> gs, Span<T> gzs, long stride, long e, int len, Plan plan, T[] s, T[] g0, T[] biasAcc)
     {
-        var pad = new T[blocks * V];
-        for (int b = 0; b < blocks; b++) s.Slice((int)(b * m + e), (int)(m - e)).CopyTo(pad.AsSpan(b * V));
-        return pad;
+        var layout = plan.Layout;
+        int order = layout.MaxDerivative + 1;
+        for (int v = 0; v < len; v += V)
+        {
+            TanhDerivatives(Load(zs, e + v) + Load(plan.BiasTile, v), s, v, len, order);
+            Store(g0, v, Load(gs, e + v) * Load(s, v)); // Ā_0 · s_1
+        }
+        for (int b = 1; b < layout.Count; b++) gzs.Slice((int)(b * stride + e), len).Clear();
+        for (int b = 1; b < layout.Count; b++)
+        {
+            long ga = b * stride + e;
+            for (int t = layout.TermStart[b]; t < layout.TermStart[b + 1]; t++)
+            {
+                var f = Factors(layout, t, stride, e);
+                var c = new Vector<T>(plan.Coefficient[t]);
+                var sk = s.AsSpan((layout.Order[t] - 1) * len, len);
+                var sk1 = s.AsSpan(layout.Order[t] * len, len);
+                // ∂/∂Z_(β_i) = Ā·c·s_k·Π_(j≠i) Z_(β_j);  ∂/∂z via s_k: Ā·c·s_(k+1)·Π Z_(β_j). Statements run in order per
+                // vector, so repeated factors (Z_x·Z_x) accumulate into the same block correctly.
+                switch (f.Count)
+                {
+                    case 1:
+                        for (int v = 0; v < len; v += V)
+                        {
+                            var q = c * Load(gs, ga + v);
+                            var za = Load(zs, f.A + v);
+                            Store(gzs, f.A + v, Load(gzs, f.A + v) + q * Load(sk, v));
+                            Store(g0, v, Load(g0, v) + q * Load(sk1, v) * za);
+                        }
+                        break;
+                    case 2:
+                        for (int v = 0; v < len; v += V)
+                        {
+                            var q = c * Load(gs, ga + v);
+                            var qs = q * Load(sk, v);
+                            var (za, zb) = (Load(zs, f.A + v), Load(zs, f.B + v));
+                            Store(gzs, f.A + v, Load(gzs, f.A + v) + qs * zb);
+                            Store(gzs, f.B + v, Load(gzs, f.B + v) + qs * za);
+                            Store(g0, v, Load(g0, v) + q * Load(sk1, v) * za * zb);
+                        }
+                        break;
+                    case 3:
+                        for (int v = 0; v < len; v += V)
+                        {
+                            var q = c * Load(gs, ga + v);
+                            var qs = q * Load(sk, v);
+                            var (za, zb, zc) = (Load(zs, f.A + v), Load(zs, f.B + v), Load(zs, f.C + v));
+                            Store(gzs, f.A + v, Load(gzs, f.A + v) + qs * zb * zc);
+                            Store(gzs, f.B + v, Load(gzs, f.B + v) + qs * za * zc);
+                            Store(gzs, f.C + v, Load(gzs, f.C + v) + qs * za * zb);
+                            Store(g0, v, Load(g0, v) + q * Load(sk1, v) * za * zb * zc);
+                        }
+                        break;
+                    default:
+                        for (int v = 0; v < len; v += V)
+                        {
+                            var q = c * Load(gs, ga + v);
+                            var qs = q * Load(sk, v);
+                            var (za, zb, zc, zd) = (Load(zs, f.A + v), Load(zs, f.B + v), Load(zs, f.C + v), Load(zs, f.D + v));
+                            Store(gzs, f.A + v, Load(gzs, f.A + v) + qs * zb * zc * zd);
+                            Store(gzs, f.B + v, Load(gzs, f.B + v) + qs * za * zc * zd);
+                            Store(gzs, f.C + v, Load(gzs, f.C + v) + qs * za * zb * zd);
+                            Store(gzs, f.D + v, Load(gzs, f.D + v) + qs * za * zb * zc);
+                            Store(g0, v, Load(g0, v) + q * Load(sk1, v) * za * zb * zc * zd);
+                        }
+                        break;
+                }
+            }
+        }
+        for (int v = 0; v < len; v += V)
+        {
+            var g = Load(g0, v);
+            Store(gzs, e + v, g);
+            Store(biasAcc, v, Load(biasAcc, v) + g);
+        }
     }
 
-    static void Unpad(T[] pad, Span<T> s, long e, long m, int blocks)
+    /// <summary>Where term t's factors sit in the tile (offsets of up to four blocks).</summary>
+    readonly record struct FactorOffsets(int Count, long A, long B, long C, long D);
+
+    static FactorOffsets Factors(StackedLayout layout, int t, long stride, long e)
     {
-        for (int b = 0; b < blocks; b++) pad.AsSpan(b * V, (int)(m - e)).CopyTo(s.Slice((int)(b * m + e)));
+        int first = layout.FactorStart[t], count = layout.FactorStart[t + 1] - first;
+        long At(int i) => i < count ? layout.Factor[first + i] * stride + e : 0;
+        return new FactorOffsets(count, At(0), At(1), At(2), At(3));
+    }
+
+    /// <summary>Copies each block's tile (len elements at b·stride + e) to b·padded in <paramref name="dst"/>, zero-filled beyond len.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Gather(Span<T> src, long stride, long e, int len, T[] dst, int padded, int blocks)
+    {
+        Array.Clear(dst);
+        for (int b = 0; b < blocks; b++) src.Slice((int)(b * stride + e), len).CopyTo(dst.AsSpan(b * padded));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Scatter(T[] src, int padded, Span<T> dst, long stride, long e, int len, int blocks)
+    {
+        for (int b = 0; b < blocks; b++) src.AsSpan(b * padded, len).CopyTo(dst.Slice((int)(b * stride + e)));
     }
 
     // ---- the activation ------------------------------------------------------------------------
 
-    /// <summary>tanh and its first three derivatives as polynomials in t = tanh z.</summary>
+    /// <summary>
+    /// tanh z, returned, and s_k = tanh^(k)(z) for 1 ≤ k ≤ <paramref name="order"/> (≤ 5) stored at (k − 1)·len + v
+    /// in <paramref name="s"/>: polynomials in t = tanh z.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Tanh(Vector<T> z, out Vector<T> s0, out Vector<T> s1, out Vector<T> s2, out Vector<T> s3)
+    static Vector<T> TanhDerivatives(Vector<T> z, T[] s, int v, int len, int order)
     {
         var one = Vector<T>.One;
         var two = one + one;
         // tanh z = sign(z)·(1 − e)/(1 + e) with e = exp(−2|z|) ∈ (0, 1]: no overflow; absolute error ~ 1 ulp.
         var e = ExpOfNonPositive(-(two * Vector.Abs(z)));
-        var t = (one - e) / (one + e);
-        s0 = Vector.ConditionalSelect(Vector.LessThan(z, Vector<T>.Zero), -t, t);
-        s1 = one - s0 * s0;
-        s2 = -two * s0 * s1;
-        s3 = -two * s1 * (one - (two + one) * s0 * s0);
+        var r = (one - e) / (one + e);
+        var t = Vector.ConditionalSelect(Vector.LessThan(z, Vector<T>.Zero), -r, r);
+        var t2 = t * t;
+        var s1 = one - t2;
+        Store(s, v, s1);
+        if (order >= 2) Store(s, len + v, -two * t * s1);                                                 // −2t(1 − t²)
+        if (order >= 3) Store(s, 2 * len + v, s1 * (new Vector<T>(T.CreateChecked(6)) * t2 - two));        // (1 − t²)(6t² − 2)
+        if (order >= 4) Store(s, 3 * len + v, new Vector<T>(T.CreateChecked(8)) * t * s1 * (two - (two + one) * t2)); // 8t(1 − t²)(2 − 3t²)
+        if (order >= 5)
+        {
+            var fifteen = new Vector<T>(T.CreateChecked(15));
+            Store(s, 4 * len + v, new Vector<T>(T.CreateChecked(8)) * s1 * (two - fifteen * t2 + fifteen * t2 * t2)); // 8(1 − t²)(2 − 15t² + 15t⁴)
+        }
+        return t;
     }
 
     /// <summary>
@@ -256,22 +389,14 @@ static class JetKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>A contiguous CPU tensor's memory (valid while the tensor lives).</summary>
     static Span<T> Memory(Tensor t) => MemoryMarshal.Cast<byte, T>(t.bytes);
 
-    /// <summary>b repeated V + 1 times: the window [c, c + V) is contiguous for every column c &lt; w.</summary>
-    static T[] RepeatedBias(Tensor bias, int w)
+    /// <summary>Splits the rows into whole tiles, one range per libtorch thread (ranges share only read-only inputs).</summary>
+    static void ParallelTiles(Plan plan, Action<long, long> body)
     {
-        var b = bias.data<T>().ToArray();
-        var rep = new T[w * (V + 1)];
-        for (int r = 0; r <= V; r++) b.CopyTo(rep, r * w);
-        return rep;
-    }
-
-    /// <summary>Splits [0, m) into vector-aligned ranges, one per libtorch thread (they share only read-only inputs).</summary>
-    static void ParallelChunks(long m, Action<long, long> body)
-    {
-        long vectors = (m + V - 1) / V;
-        int parts = (int)Math.Min(Math.Max(1, torch.get_num_threads()), Math.Max(1, vectors / 4096)); // small layers: one thread
-        if (parts == 1) { body(0, m); return; }
-        long per = (vectors + parts - 1) / parts * V;
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p => body(p * per, Math.Min(m, (p + 1) * per)));
+        long tiles = (plan.Rows + plan.TileRows - 1) / plan.TileRows;
+        int parts = (int)Math.Min(Math.Max(1, torch.get_num_threads()), Math.Max(1, tiles / 64)); // small layers: one thread
+        if (parts == 1) { body(0, plan.Rows); return; }
+        long per = (tiles + parts - 1) / parts * plan.TileRows;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
+                     p => body(p * per, Math.Min(plan.Rows, (p + 1) * per)));
     }
 }

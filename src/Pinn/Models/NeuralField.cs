@@ -20,7 +20,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     readonly nn.Module<Tensor, Tensor>? _encoderU, _encoderV;
     readonly Func<Tensor, Tensor> _activation;
     readonly Func<Tensor, int, Tensor[]> _activationDerivatives;
-    readonly bool _tanh; // the fused second-order jet path is written for tanh
+    readonly bool _tanh; // the fused jet path is written for tanh
     readonly AxisEmbedding[] _axes;
     readonly double[,]? _fourier; // B (embedded dim × features), fixed
     readonly string _describe;
@@ -172,7 +172,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     {
         var h = EmbedJet(x, set);
         if (_encoderU is null && _tanh && StackedLayout.For(set) is { } layout && FusedTanhJet.Supports(x))
-            return ForwardStacked(h, layout, set, x.shape[0]);
+            return ForwardStacked(h, layout, x.shape[0]);
         if (_encoderU is null)
         {
             foreach (var layer in _hidden) h = Dense(layer, h).Apply(_activationDerivatives);
@@ -190,11 +190,11 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     }
 
     /// <summary>
-    /// The plain tanh MLP on an order-≤ 2 jet held as one K×N×w tensor: each layer is one matrix product over
+    /// The plain tanh MLP on a jet (order ≤ 4) held as one K×N×w tensor: each layer is one matrix product over
     /// all K blocks and one fused activation node (<see cref="FusedTanhJet"/>) — what makes jets beat
     /// nested autograd on second-order residuals (make bench: pinn, derivatives).
     /// </summary>
-    Jet ForwardStacked(Jet embedded, StackedLayout layout, IReadOnlyList<MultiIndex> set, long rows)
+    Jet ForwardStacked(Jet embedded, StackedLayout layout, long rows)
     {
         var h = layout.Stack(embedded, rows);
         foreach (var layer in _hidden)
@@ -204,7 +204,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
             h = FusedTanhJet.Apply(z, bias ?? zeros(weight.shape[0], dtype: z.dtype, device: z.device), layout);
         }
         var (w, b) = WeightAndBias(_output);
-        return layout.Unstack(Linear(h, w), b, set);
+        return layout.Unstack(Linear(h, w), b);
 
         static Tensor Linear(Tensor stacked, Tensor weight) =>
             stacked.reshape(-1, stacked.shape[2]).matmul(weight.T).reshape(stacked.shape[0], stacked.shape[1], weight.shape[0]);
