@@ -85,8 +85,9 @@ public class FusedJetTests
     [InlineData(2, 3)]
     public void The_fused_tanh_equals_the_generic_jet_rule_and_its_backward(int dims, int order)
     {
-        // A jet in `dims` coordinates with every derivative up to `order`, 4099 × 33 elements per block:
-        // more than one thread's chunk, a ragged tail, and columns not aligned to the SIMD width.
+        // A jet in `dims` coordinates with every derivative up to `order`, 4099 × 33 elements per block: a
+        // partial last tile, a width not aligned to the SIMD width (padded tiles), and for (2, 4) — 15 blocks,
+        // 2M elements — a split over two threads.
         manual_seed(7);
         using var scope = NewDisposeScope();
         var all = new List<MultiIndex> { MultiIndex.Zero };
