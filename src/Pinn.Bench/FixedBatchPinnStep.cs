@@ -20,7 +20,6 @@ public sealed class FixedBatchPinnStep : IDisposable
     readonly Problem _problem;
     readonly Trainer _trainer;
     readonly TorchSharp.Modules.OptimizerHelper _adam;
-    readonly Dictionary<string, Tensor> _parameters = [];
 
     public FixedBatchPinnStep(Problem problem, IReadOnlyList<int> layers, ScalarType dtype, int interior, int initial, int boundary,
                               double learningRate = 1e-3, int seed = 0, string derivatives = "autograd")
@@ -33,17 +32,15 @@ public sealed class FixedBatchPinnStep : IDisposable
         {
             Batch = new Dictionary<string, int> { ["pde"] = interior, ["ic"] = initial, ["bc"] = boundary },
             ResampleEvery = 0, LearningRate = learningRate, Seed = seed, DType = dtype == ScalarType.Float64 ? "float64" : "float32",
+            Derivatives = derivatives,
         };
         _trainer = new Trainer(problem, Model, options, dtype, CPU);
         // The trainer draws at its first step; we draw once here and keep the batch (resample_every: 0).
         foreach (var set in PointSets.Values.Distinct()) set.Resample(dtype, CPU);
-        foreach (var (name, value) in problem.ParameterValues) _parameters[name] = tensor(value, dtype: dtype);
         _adam = optim.Adam(Model.TrainableParameters, lr: learningRate);
-        _jetSet = DerivativeEngine.JetSet(derivatives, Model, problem);
-        Engine = _jetSet is null ? "autograd" : "jet";
+        Engine = _trainer.JetSet is null ? "autograd" : "jet";
     }
 
-    readonly IReadOnlyList<Pinn.Autodiff.MultiIndex>? _jetSet;
     /// <summary>The derivative engine the step uses (autograd or jet).</summary>
     public string Engine { get; }
 
@@ -80,7 +77,7 @@ public sealed class FixedBatchPinnStep : IDisposable
 
     Tensor Loss()
     {
-        var ctx = new StepContext(Model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name], _jetSet);
+        var ctx = _trainer.NewContext(); // the trainer's own: same parameters, derivative engine and operator blocks
         return Terms.Select(t => t.Weight == 1 ? t.Loss(ctx) : t.Weight * t.Loss(ctx)).Aggregate((a, b) => a + b);
     }
 
@@ -114,7 +111,6 @@ public sealed class FixedBatchPinnStep : IDisposable
     {
         _adam.Dispose();
         _trainer.Dispose();
-        foreach (var t in _parameters.Values) t.Dispose();
         Model.Dispose();
     }
 }

@@ -8,6 +8,16 @@ public interface IJetModel : IFieldModel
 {
     Jet ForwardJet(Tensor x, IReadOnlyList<MultiIndex> set);
 
+    /// <summary>Whether <see cref="ForwardJet(Tensor, IReadOnlyList{MultiIndex}, IReadOnlyList{ValueTuple{MultiIndex, double}})"/> works at these points.</summary>
+    bool CarriesOperators(Tensor x) => false;
+
+    /// <summary>
+    /// The jet over <paramref name="set"/> plus one block L u for L = Σ c_α ∂^α (<paramref name="op"/>), the
+    /// members not carried individually. <paramref name="set"/> must hold every factor of the members' chain rules.
+    /// </summary>
+    (Jet Jet, Tensor Operator) ForwardJet(Tensor x, IReadOnlyList<MultiIndex> set, IReadOnlyList<(MultiIndex Alpha, double C)> op) =>
+        throw new NotSupportedException($"{GetType().Name} does not carry operator blocks");
+
     /// <summary>
     /// With training.derivatives = auto, jets are used from this derivative order on (measured per
     /// model: jets beat nested autograd from order 3 for MLPs, at every order for PIG's closed forms).

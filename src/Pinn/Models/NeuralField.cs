@@ -171,8 +171,8 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     public Jet ForwardJet(Tensor x, IReadOnlyList<MultiIndex> set)
     {
         var h = EmbedJet(x, set);
-        if (_encoderU is null && _tanh && StackedLayout.For(set) is { } layout && FusedTanhJet.Supports(x))
-            return ForwardStacked(h, layout, x.shape[0]);
+        if (Fused(x) && StackedLayout.For(set) is { } layout)
+            return ForwardStacked(h, layout, x.shape[0]).Jet;
         if (_encoderU is null)
         {
             foreach (var layer in _hidden) h = Dense(layer, h).Apply(_activationDerivatives);
@@ -189,12 +189,24 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
         return Dense(_output, h);
     }
 
+    bool Fused(Tensor x) => _encoderU is null && _tanh && FusedTanhJet.Supports(x);
+
+    public bool CarriesOperators(Tensor x) => Fused(x);
+
+    public (Jet Jet, Tensor Operator) ForwardJet(Tensor x, IReadOnlyList<MultiIndex> set, IReadOnlyList<(MultiIndex Alpha, double C)> op)
+    {
+        if (!Fused(x) || StackedLayout.For(set, op) is not { } layout)
+            throw new InvalidOperationException("operator blocks need the fused jet path (plain tanh MLP, CPU, float32/float64, order ≤ 4)");
+        var (jet, l) = ForwardStacked(EmbedJet(x, MultiIndex.Closure(set.Concat(op.Select(t => t.Alpha)))), layout, x.shape[0]);
+        return (jet, l!);
+    }
+
     /// <summary>
     /// The plain tanh MLP on a jet (order ≤ 4) held as one K×N×w tensor: each layer is one matrix product over
     /// all K blocks and one fused activation node (<see cref="FusedTanhJet"/>) — what makes jets beat
     /// nested autograd on second-order residuals (make bench: pinn, derivatives).
     /// </summary>
-    Jet ForwardStacked(Jet embedded, StackedLayout layout, long rows)
+    (Jet Jet, Tensor? Operator) ForwardStacked(Jet embedded, StackedLayout layout, long rows)
     {
         var h = layout.Stack(embedded, rows);
         foreach (var layer in _hidden)

@@ -21,6 +21,47 @@ public static class DerivativeEngine
                     .Append(MultiIndex.Zero).Distinct().ToList();
     }
 
+    /// <summary>
+    /// Per batch of points, the linear operator a jet may carry as one block (<see cref="LinearPart.Find"/> over
+    /// every expression evaluated at that batch), where it saves blocks. Batches that something other than a
+    /// residual reads (periodic matching, data terms) or a term type this does not know are left alone.
+    /// </summary>
+    public static IReadOnlyList<(PointSet Set, LinearOperator Operator)> LinearOperators(IEnumerable<LossTerm> terms, Problem problem)
+    {
+        var expressions = new Dictionary<PointSet, List<Expr>>(ReferenceEqualityComparer.Instance);
+        var excluded = new HashSet<PointSet>(ReferenceEqualityComparer.Instance);
+        void Add(PointSet set, Expr e) => (expressions.TryGetValue(set, out var list) ? list : expressions[set] = []).Add(e);
+        foreach (var term in terms)
+            switch (term)
+            {
+                case ResidualTerm r: Add(r.Points, r.Residual); break;
+                case CausalResidualTerm c:
+                    foreach (var e in c.Residuals) Add(c.Points, e);
+                    foreach (var i in c.Initial) Add(i.Points, i.Residual);
+                    break;
+                case PeriodicTerm p: excluded.Add(p.Points); break; // its partner points are its own tensor, not a PointSet
+                case DataTerm d: excluded.Add(d.Points); break;
+                default: return [];
+            }
+        var coords = problem.Domain.CoordinateNames.ToList();
+        MultiIndex Index(FieldDerivative d) => MultiIndex.Of(d.Wrt.Select(w => coords.IndexOf(w)));
+        var found = new List<(PointSet, LinearOperator)>();
+        foreach (var (set, exprs) in expressions)
+        {
+            if (excluded.Contains(set)) continue;
+            var needed = exprs.SelectMany(e => e.Descendants()).OfType<FieldDerivative>().Distinct().ToList();
+            foreach (var field in problem.Fields)
+            {
+                if (LinearPart.Find(exprs, field, problem.ParameterValues) is not { } op) continue;
+                int without = MultiIndex.Closure(needed.Select(Index).Append(MultiIndex.Zero)).Count;
+                var rest = needed.Where(d => !op.Members.Contains(d)).Select(Index).Append(MultiIndex.Zero);
+                int with = JetFieldProvider.SetWithOperator(rest, op.Members.Select(Index)).Count + 1;
+                if (with < without) { found.Add((set, op)); break; } // one operator per batch
+            }
+        }
+        return found;
+    }
+
     /// <summary>The jet set (downward closure of what the problem needs) when jets are used, else null (autograd).</summary>
     public static IReadOnlyList<MultiIndex>? JetSet(string engine, IFieldModel model, Problem problem)
     {

@@ -71,6 +71,9 @@ public sealed class CausalResidualTerm(IReadOnlyList<Expr> residuals, PointSet p
 {
     public CausalWeighting Causal => causal;
     public PointSet Points => points;
+    public IReadOnlyList<Expr> Residuals => residuals;
+    /// <summary>The initial-condition terms evaluated inside this one when the causal weights include them.</summary>
+    public IReadOnlyList<ResidualTerm> Initial => causal.Options.IncludeInitial ? initial : [];
 
     public override Tensor Loss(StepContext ctx)
     {

@@ -10,7 +10,8 @@ namespace Pinn.Training;
 /// points, shared by every loss term that uses that batch. Lives inside the step's dispose scope.
 /// </summary>
 public sealed class StepContext(IFieldModel model, IReadOnlyList<string> coordinates, IReadOnlyList<string> fields,
-                                Func<string, Tensor> parameter, IReadOnlyList<MultiIndex>? jetSet = null)
+                                Func<string, Tensor> parameter, IReadOnlyList<MultiIndex>? jetSet = null,
+                                Func<Tensor, LinearOperator?>? linearAt = null)
 {
     readonly Dictionary<Tensor, TensorEvaluator> _evaluators = new(ReferenceEqualityComparer.Instance);
     readonly Dictionary<object, object> _shared = new(ReferenceEqualityComparer.Instance);
@@ -36,7 +37,7 @@ public sealed class StepContext(IFieldModel model, IReadOnlyList<string> coordin
     {
         if (_evaluators.TryGetValue(points, out var ev)) return ev;
         IFieldProvider provider = jetSet is not null && model is IJetModel net
-            ? new JetFieldProvider(net, points, jetSet, coordinates, fields, parameter)
+            ? new JetFieldProvider(net, points, jetSet, coordinates, fields, parameter, linearAt?.Invoke(points))
             : new AutogradFieldProvider(points, model.Forward(points), coordinates, fields, parameter);
         ev = new TensorEvaluator(provider);
         _evaluators[points] = ev;

@@ -305,11 +305,21 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>A fresh per-step view of the model (one forward pass and derivative cache per batch).</summary>
-    StepContext NewContext() => new(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name], JetSet);
+    public StepContext NewContext() => new(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name], JetSet, LinearAt);
 
     /// <summary>The derivatives a jet pass must carry (null: use autograd), chosen once from training.derivatives.</summary>
-    IReadOnlyList<Autodiff.MultiIndex>? JetSet => _jetSet ??= DerivativeEngine.JetSet(_options.Derivatives, _model, _problem);
+    public IReadOnlyList<Autodiff.MultiIndex>? JetSet => _jetSet ??= DerivativeEngine.JetSet(_options.Derivatives, _model, _problem);
     IReadOnlyList<Autodiff.MultiIndex>? _jetSet;
+
+    /// <summary>The linear operator a jet carries as one block at each batch (<see cref="DerivativeEngine.LinearOperators"/>).</summary>
+    Symbolic.LinearOperator? LinearAt(Tensor points)
+    {
+        _linear ??= JetSet is null ? [] : DerivativeEngine.LinearOperators(Terms, _problem);
+        foreach (var (set, op) in _linear)
+            if (ReferenceEquals(set.Points, points)) return op;
+        return null;
+    }
+    IReadOnlyList<(PointSet Set, Symbolic.LinearOperator Operator)>? _linear;
 
     double CurrentLoss()
     {
