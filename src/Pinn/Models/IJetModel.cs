@@ -8,6 +8,9 @@ public interface IJetModel : IFieldModel
 {
     Jet ForwardJet(Tensor x, IReadOnlyList<MultiIndex> set);
 
+    /// <summary>Whether the model can carry a linear operator as one jet block at all (<see cref="CarriesOperators"/>: at these points).</summary>
+    bool CanCarryOperators => false;
+
     /// <summary>Whether <see cref="ForwardJet(Tensor, IReadOnlyList{MultiIndex}, IReadOnlyList{ValueTuple{MultiIndex, double}})"/> works at these points.</summary>
     bool CarriesOperators(Tensor x) => false;
 

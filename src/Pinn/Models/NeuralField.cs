@@ -189,7 +189,10 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
         return Dense(_output, h);
     }
 
-    bool Fused(Tensor x) => _encoderU is null && _tanh && FusedTanhJet.Supports(x);
+    bool Fused(Tensor x) => CanCarryOperators && FusedTanhJet.Supports(x);
+
+    /// <summary>The fused jet path (and with it operator blocks) is written for the plain tanh MLP.</summary>
+    public bool CanCarryOperators => _encoderU is null && _tanh;
 
     public bool CarriesOperators(Tensor x) => Fused(x);
 

@@ -114,11 +114,16 @@ public class DerivativeEngineTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
-    public void Auto_uses_jets_for_fourth_order_KS_and_autograd_for_second_order_Burgers()
+    public void Auto_uses_jets_from_fourth_order_and_for_second_order_residuals_with_an_operator_block()
     {
         using var net = new NeuralField(new ModelOptions { Layers = [8] }, [new("x", 0, 1), new("t", 0, 1)], 1, 0);
+        using var modified = new NeuralField(new ModelOptions { Type = "modified_mlp", Layers = [8] }, [new("x", 0, 1), new("t", 0, 1)], 1, 0);
         Pinn.Training.DerivativeEngine.JetSet("auto", net, new Pinn.Problems.KuramotoSivashinsky()).Should().NotBeNull();
-        Pinn.Training.DerivativeEngine.JetSet("auto", net, new Pinn.Problems.Burgers1D()).Should().BeNull();
+        // u_t − ν u_xx as one block: jets carry 3 blocks instead of 4 and beat nested autograd (make bench, pinn suite).
+        Pinn.Training.DerivativeEngine.JetSet("auto", net, new Pinn.Problems.Burgers1D()).Should().NotBeNull();
+        Pinn.Training.DerivativeEngine.JetSet("auto", net, new Pinn.Problems.Burgers1D(), new Device(DeviceType.META)).Should().BeNull("the fused path is CPU-only");
+        Pinn.Training.DerivativeEngine.JetSet("auto", modified, new Pinn.Problems.Burgers1D()).Should().BeNull("the modified MLP has no fused path");
+        Pinn.Training.DerivativeEngine.JetSet("auto", net, new Pinn.Problems.Poisson1D()).Should().BeNull("−u_xx = f: a single derivative, nothing to merge");
         Pinn.Training.DerivativeEngine.JetSet("jet", net, new Pinn.Problems.Burgers1D())!.Should().Contain(MultiIndex.Of([0, 0]));
     }
 
