@@ -4,6 +4,8 @@ using Pinn.Bench;
 using Spectre.Console;
 using static TorchSharp.torch;
 
+Pinn.Training.NativeRuntime.BeforeTorchLoads(); // before anything touches TorchSharp: libgomp reads its settings when it loads
+
 // Every suite, by name; a new benchmark is one class added here.
 IBenchmarkSuite[] suites = [new PinnStepBenchmark(), new PyTorchPeerBenchmark(), new DerivativeEngineBenchmark(), new MemoryStabilityBenchmark(), new GpStepBenchmark()];
 
@@ -23,7 +25,6 @@ root.SetAction(r =>
     }
     var options = new BenchOptions(r.GetValue(quick), r.GetValue(threads));
     set_num_threads(options.Threads);
-    Pinn.Training.NativeHeap.Tune();
     string command = "Pinn.Bench " + string.Join(' ', args);
     var results = new List<SuiteResult>();
     foreach (var suite in selected)

@@ -53,7 +53,7 @@ public sealed class Trainer : IDisposable
                    ReferenceComparison? comparison = null, ITrainingObserver? observer = null, string? checkpointDir = null,
                    Func<Tensor, Tensor>? initialData = null)
     {
-        NativeHeap.Tune();
+        NativeRuntime.Tune();
         _checkpointDir = checkpointDir;
         _initialData = initialData;
         _problem = problem;

@@ -59,7 +59,7 @@ public class FusedJetTests
                 var a = auto.Field(d).detach();
                 var j = jet.Field(d).detach();
                 // Two float64 evaluations in different orders: ~1e-15 apart; a wrong coefficient shows at O(1).
-                (j - a).abs().max().ToDouble().Should().BeLessThan(1e-10 * Math.Max(1, a.abs().max().ToDouble()), $"{d} for {arch}");
+                TensorChecks.RelativeMaxDifference(j, a).Should().BeLessThan(1e-10, $"{d} for {arch}");
             }
 
         // A Burgers-like loss mixing every block: its parameter gradients run through the hand-written backward.
@@ -67,13 +67,10 @@ public class FusedJetTests
             (p.Field(new("u", ["t"])) + p.Field(new("u", [])) * p.Field(new("u", ["x"])) - 0.3 * p.Field(new("u", ["x", "x"]))
              + p.Field(new("v", ["x", "t"])) * p.Field(new("v", ["t", "t"]))).square().mean();
         var parameters = net.parameters().ToList<Tensor>();
-        Tensor[] Grads(Tensor loss) => autograd.grad([loss], parameters, allow_unused: true)
-            .Select((g, i) => g is null || g.IsInvalid ? zeros_like(parameters[i]) : g.detach().clone()).ToArray();
-        var viaFused = Grads(Loss(new JetFieldProvider(net, points, set, Coords, ["u", "v"], _ => throw new InvalidOperationException())));
-        var viaAuto = Grads(Loss(new AutogradFieldProvider(points, net.Forward(points), Coords, ["u", "v"], _ => throw new InvalidOperationException())));
+        var viaFused = TensorChecks.Of(Loss(new JetFieldProvider(net, points, set, Coords, ["u", "v"], _ => throw new InvalidOperationException())), parameters);
+        var viaAuto = TensorChecks.Of(Loss(new AutogradFieldProvider(points, net.Forward(points), Coords, ["u", "v"], _ => throw new InvalidOperationException())), parameters);
         for (int i = 0; i < parameters.Count; i++)
-            (viaFused[i] - viaAuto[i]).abs().max().ToDouble()
-                .Should().BeLessThan(1e-10 * Math.Max(1, viaAuto[i].abs().max().ToDouble()), $"gradient of parameter {i} for {arch}");
+            TensorChecks.RelativeMaxDifference(viaFused[i], viaAuto[i]).Should().BeLessThan(1e-10, $"gradient of parameter {i} for {arch}");
     }
 
     [Theory]
@@ -110,14 +107,13 @@ public class FusedJetTests
         var generic = new Jet(set, blocks).Apply(Jet.TanhDerivatives);
         var reference = stack(layout.Blocks.Select(a => generic[a]!).ToList(), 0);
         // float64 sums of up to 5 chain-rule terms whose size grows like |z|^order: compare relative to the largest value.
-        double Scale(Tensor t) => Math.Max(1, t.abs().max().ToDouble());
-        (fused - reference).abs().max().ToDouble().Should().BeLessThan(1e-13 * Scale(reference));
+        TensorChecks.RelativeMaxDifference(fused, reference).Should().BeLessThan(1e-13);
 
         var gf = autograd.grad([(fused * upstream).sum()], [z, bias]);
         var gr = autograd.grad([(reference * upstream).sum()], [z, bias]);
-        (gf[0] - gr[0]).abs().max().ToDouble().Should().BeLessThan(1e-13 * Scale(gr[0]), "z̄");
+        TensorChecks.RelativeMaxDifference(gf[0], gr[0]).Should().BeLessThan(1e-13, "z̄");
         // b̄ sums 4099 rows: rounding grows with the sum's size.
-        (gf[1] - gr[1]).abs().max().ToDouble().Should().BeLessThan(1e-11 * Scale(gr[1]), "b̄");
+        TensorChecks.RelativeMaxDifference(gf[1], gr[1]).Should().BeLessThan(1e-11, "b̄");
     }
 
     [Fact]
@@ -153,7 +149,7 @@ public class FusedJetTests
         var single = net.ForwardJet(p64.detach().to(ScalarType.Float32), set);
         var got = layoutValues(single, set);
         for (int k = 0; k < want.Length; k++)
-            (got[k].to(ScalarType.Float64) - want[k]).abs().max().ToDouble().Should().BeLessThan(1e-4 * Math.Max(1, want[k].abs().max().ToDouble()));
+            TensorChecks.RelativeMaxDifference(got[k].to(ScalarType.Float64), want[k]).Should().BeLessThan(1e-4);
 
         static Tensor[] layoutValues(Jet jet, IReadOnlyList<MultiIndex> set) => set.Select(a => jet[a]!.detach()).ToArray();
     }
