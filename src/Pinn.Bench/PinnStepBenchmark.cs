@@ -25,7 +25,7 @@ public static class PinnCases
 }
 
 /// <summary>
-/// Time per Adam step of a Burgers PINN (forward, residual u_t + u u_x − ν u_xx by nested autograd,
+/// Time per Adam step of a Burgers PINN (forward, residual u_t + u u_x − ν u_xx by nested autograd or jets,
 /// initial and boundary terms, backward, Adam) through the trainer's own loss terms and StepContext,
 /// for the two networks in float32 and float64, with the peak RSS of each case.
 /// </summary>
@@ -35,7 +35,8 @@ public sealed class PinnStepBenchmark : IBenchmarkSuite
 
     public string Name => "pinn";
     public string Description =>
-        $"PINN step on viscous Burgers (forward, u_t/u_x/u_xx by nested autograd, pde+ic+bc loss, backward, Adam) through the trainer's loss terms " +
+        $"PINN step on viscous Burgers (forward, u_t/u_x/u_xx by nested autograd, or by fused jets carrying u, u_x and u_t − ν u_xx as one block, " +
+        $"pde+ic+bc loss, backward, Adam) through the trainer's loss terms " +
         $"and StepContext on a fixed batch of {PinnCases.Interior} interior + {PinnCases.Initial} initial + {PinnCases.Boundary} boundary points";
     public IReadOnlyList<string> Findings => _findings;
 
