@@ -67,7 +67,44 @@ public sealed class FusedTanhJet : autograd.SingleTensorFunction<FusedTanhJet>
 }
 
 /// <summary>
-/// The loops behind <see cref="FusedTanhJet"/>. Work goes tile by tile; a tile is a few whole rows
+/// The elementwise product A ⊙ B of two jets stored as K×N×w tensors (same <see cref="StackedLayout"/>), by
+/// Leibniz' rule over the layout's product terms, as one autograd node with a hand-written backward
+/// (Ā_β += c·P̄_α·B_γ, B̄_γ += c·P̄_α·A_β): the modified MLP's u + z ⊙ (v − u) on jets.
+/// </summary>
+public sealed class FusedJetProduct : autograd.SingleTensorFunction<FusedJetProduct>
+{
+    public override string Name => "FusedJetProduct";
+
+    public static Tensor Apply(Tensor a, Tensor b, StackedLayout layout) => apply(a, b, layout);
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var (a, b) = (((Tensor)vars[0]).contiguous(), ((Tensor)vars[1]).contiguous());
+        var layout = (StackedLayout)vars[2];
+        if (!FusedTanhJet.Supports(a) || a.dim() != 3 || a.shape[0] != layout.Count || !a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype)
+            throw new ArgumentException($"fused jet product: expected two CPU float K×N×w tensors with K = {layout.Count}, got [{string.Join(", ", a.shape)}] and [{string.Join(", ", b.shape)}]");
+        var p = empty_like(a);
+        if (a.dtype == ScalarType.Float32) JetKernels<float>.ProductForward(a, b, p, layout);
+        else JetKernels<double>.ProductForward(a, b, p, layout);
+        ctx.save_for_backward([a, b]);
+        ctx.save_data("layout", layout);
+        return p;
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
+    {
+        var saved = ctx.get_saved_variables();
+        var (a, b) = (saved[0], saved[1]);
+        var layout = (StackedLayout)ctx.get_data("layout");
+        var (ga, gb) = (empty_like(a), empty_like(b));
+        if (a.dtype == ScalarType.Float32) JetKernels<float>.ProductBackward(a, b, grad.contiguous(), ga, gb, layout);
+        else JetKernels<double>.ProductBackward(a, b, grad.contiguous(), ga, gb, layout);
+        return [ga, gb, null!];
+    }
+}
+
+/// <summary>
+/// The loops behind <see cref="FusedTanhJet"/> and <see cref="FusedJetProduct"/>. Work goes tile by tile; a tile is a few whole rows
 /// (~<see cref="TileElements"/> elements) of every block, so the bias has the same phase in every tile and
 /// the scratch (σ^(k) over the tile, the value-gradient accumulator) stays in L1. Within a tile each
 /// chain-rule term is one tight SIMD loop over contiguous memory: the term bookkeeping is paid per tile, not
@@ -283,6 +320,85 @@ static class JetKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
             var g = Load(g0, v);
             Store(gzs, e + v, g);
             Store(biasAcc, v, Load(biasAcc, v) + g);
+        }
+    }
+
+    // ---- products (no bias, no rows: tiles are plain runs of TileElements along the flattened N·w axis) ----
+
+    public static void ProductForward(Tensor a, Tensor b, Tensor p, StackedLayout layout)
+    {
+        long m = a.shape[1] * a.shape[2];
+        int k = layout.Count;
+        var c = layout.ProductCoefficient.Select(T.CreateChecked).ToArray();
+        Span<T> As = Memory(a), Bs = Memory(b), Ps = Memory(p);
+        long whole = m / V * V;
+        for (long e = 0; e < whole; e += TileElements) ProductForwardTile(As, Bs, Ps, m, e, (int)Math.Min(TileElements, whole - e), layout, c);
+        if (whole == m) return;
+        var (aPad, bPad, pPad) = (new T[k * V], new T[k * V], new T[k * V]); // the ragged end, padded
+        Gather(As, m, whole, (int)(m - whole), aPad, V, k);
+        Gather(Bs, m, whole, (int)(m - whole), bPad, V, k);
+        ProductForwardTile(aPad, bPad, pPad, V, 0, V, layout, c);
+        Scatter(pPad, V, Ps, m, whole, (int)(m - whole), k);
+    }
+
+    public static void ProductBackward(Tensor a, Tensor b, Tensor g, Tensor ga, Tensor gb, StackedLayout layout)
+    {
+        long m = a.shape[1] * a.shape[2];
+        int k = layout.Count;
+        var c = layout.ProductCoefficient.Select(T.CreateChecked).ToArray();
+        Span<T> As = Memory(a), Bs = Memory(b), Gs = Memory(g), GAs = Memory(ga), GBs = Memory(gb);
+        long whole = m / V * V;
+        for (long e = 0; e < whole; e += TileElements) ProductBackwardTile(As, Bs, Gs, GAs, GBs, m, e, (int)Math.Min(TileElements, whole - e), layout, c);
+        if (whole == m) return;
+        var (aPad, bPad, gPad, gaPad, gbPad) = (new T[k * V], new T[k * V], new T[k * V], new T[k * V], new T[k * V]);
+        Gather(As, m, whole, (int)(m - whole), aPad, V, k);
+        Gather(Bs, m, whole, (int)(m - whole), bPad, V, k);
+        Gather(Gs, m, whole, (int)(m - whole), gPad, V, k);
+        ProductBackwardTile(aPad, bPad, gPad, gaPad, gbPad, V, 0, V, layout, c);
+        Scatter(gaPad, V, GAs, m, whole, (int)(m - whole), k);
+        Scatter(gbPad, V, GBs, m, whole, (int)(m - whole), k);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ProductForwardTile(Span<T> As, Span<T> Bs, Span<T> Ps, long stride, long e, int len, StackedLayout layout, T[] coefficient)
+    {
+        for (int blk = 0; blk < layout.Count; blk++)
+        {
+            long dst = blk * stride + e;
+            for (int t = layout.ProductTermStart[blk]; t < layout.ProductTermStart[blk + 1]; t++)
+            {
+                var c = new Vector<T>(coefficient[t]);
+                long l = layout.ProductLeft[t] * stride + e, r = layout.ProductRight[t] * stride + e;
+                bool add = t > layout.ProductTermStart[blk]; // the first term stores, the others accumulate
+                for (int v = 0; v < len; v += V)
+                    Store(Ps, dst + v, (add ? Load(Ps, dst + v) : Vector<T>.Zero) + c * Load(As, l + v) * Load(Bs, r + v));
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ProductBackwardTile(Span<T> As, Span<T> Bs, Span<T> Gs, Span<T> GAs, Span<T> GBs, long stride, long e, int len,
+                                    StackedLayout layout, T[] coefficient)
+    {
+        for (int blk = 0; blk < layout.Count; blk++)
+        {
+            GAs.Slice((int)(blk * stride + e), len).Clear();
+            GBs.Slice((int)(blk * stride + e), len).Clear();
+        }
+        for (int blk = 0; blk < layout.Count; blk++)
+        {
+            long gp = blk * stride + e;
+            for (int t = layout.ProductTermStart[blk]; t < layout.ProductTermStart[blk + 1]; t++)
+            {
+                var c = new Vector<T>(coefficient[t]);
+                long l = layout.ProductLeft[t] * stride + e, r = layout.ProductRight[t] * stride + e;
+                for (int v = 0; v < len; v += V)
+                {
+                    var q = c * Load(Gs, gp + v);
+                    Store(GAs, l + v, Load(GAs, l + v) + q * Load(Bs, r + v));
+                    Store(GBs, r + v, Load(GBs, r + v) + q * Load(As, l + v));
+                }
+            }
         }
     }
 

@@ -57,7 +57,34 @@ public sealed class StackedLayout
         Order = [.. order];
         FactorStart = [.. factorStart];
         Factor = [.. factors];
+
+        // Leibniz for an elementwise product P = A ⊙ B of two jets: P_α = Σ_(β ≤ α) C(α, β) A_β B_(α−β); for the
+        // operator block L P = A·L B + L A·B + Σ_α c_α Σ_(0 < β < α) C(α, β) A_β B_(α−β).
+        var product = new List<(int Block, double C, int Left, int Right)>();
+        for (int b = 0; b < blocks.Count; b++)
+            foreach (var beta in blocks[b].Below())
+                product.Add((b, blocks[b].Binomial(beta), BlockOf(beta), BlockOf(blocks[b].Minus(beta))));
+        if (op is not null)
+        {
+            int l = blocks.Count;
+            product.Add((l, 1, 0, l));
+            product.Add((l, 1, l, 0));
+            foreach (var (alpha, c) in op)
+                foreach (var beta in alpha.Below().Where(beta => beta != MultiIndex.Zero && beta != alpha))
+                    product.Add((l, c * alpha.Binomial(beta), BlockOf(beta), BlockOf(alpha.Minus(beta))));
+        }
+        ProductTermStart = [.. Enumerable.Range(0, Count + 1).Select(b => product.Count(t => t.Block < b))];
+        ProductCoefficient = [.. product.Select(t => t.C)];
+        ProductLeft = [.. product.Select(t => t.Left)];
+        ProductRight = [.. product.Select(t => t.Right)];
     }
+
+    // Block b of a product is Σ ProductCoefficient[t] · A[ProductLeft[t]] · B[ProductRight[t]] over
+    // t in ProductTermStart[b] … ProductTermStart[b+1]−1 (terms are listed block by block).
+    public int[] ProductTermStart { get; }
+    public double[] ProductCoefficient { get; }
+    public int[] ProductLeft { get; }
+    public int[] ProductRight { get; }
 
     /// <summary>The multi-index of each block, in block order (the set's order: ascending, the value first).</summary>
     public IReadOnlyList<MultiIndex> Blocks { get; }

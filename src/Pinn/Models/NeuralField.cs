@@ -191,35 +191,45 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
 
     bool Fused(Tensor x) => CanCarryOperators && FusedTanhJet.Supports(x);
 
-    /// <summary>The fused jet path (and with it operator blocks) is written for the plain tanh MLP.</summary>
-    public bool CanCarryOperators => _encoderU is null && _tanh;
+    /// <summary>The fused jet path (and with it operator blocks) is written for tanh MLPs, plain and modified.</summary>
+    public bool CanCarryOperators => _tanh;
 
     public bool CarriesOperators(Tensor x) => Fused(x);
 
     public (Jet Jet, Tensor Operator) ForwardJet(Tensor x, IReadOnlyList<MultiIndex> set, IReadOnlyList<(MultiIndex Alpha, double C)> op)
     {
         if (!Fused(x) || StackedLayout.For(set, op) is not { } layout)
-            throw new InvalidOperationException("operator blocks need the fused jet path (plain tanh MLP, CPU, float32/float64, order ≤ 4)");
+            throw new InvalidOperationException("operator blocks need the fused jet path (tanh MLP, CPU, float32/float64, order ≤ 4)");
         var (jet, l) = ForwardStacked(EmbedJet(x, MultiIndex.Closure(set.Concat(op.Select(t => t.Alpha)))), layout, x.shape[0]);
         return (jet, l!);
     }
 
     /// <summary>
-    /// The plain tanh MLP on a jet (order ≤ 4) held as one K×N×w tensor: each layer is one matrix product over
-    /// all K blocks and one fused activation node (<see cref="FusedTanhJet"/>) — what makes jets beat
+    /// The tanh MLP (plain or modified) on a jet (order ≤ 4) held as one K×N×w tensor: each layer is one matrix
+    /// product over all K blocks and one fused activation node (<see cref="FusedTanhJet"/>), the modified MLP's
+    /// gate one fused product node (<see cref="FusedJetProduct"/>) — what makes jets beat
     /// nested autograd on second-order residuals (make bench: pinn, derivatives).
     /// </summary>
     (Jet Jet, Tensor? Operator) ForwardStacked(Jet embedded, StackedLayout layout, long rows)
     {
         var h = layout.Stack(embedded, rows);
-        foreach (var layer in _hidden)
+        if (_encoderU is null)
+            foreach (var layer in _hidden) h = Dense(layer, h);
+        else
         {
-            var (weight, bias) = WeightAndBias(layer);
-            var z = Linear(h, weight);
-            h = FusedTanhJet.Apply(z, bias ?? zeros(weight.shape[0], dtype: z.dtype, device: z.device), layout);
+            var u = Dense(_encoderU, h);
+            var vMinusU = Dense(_encoderV!, h) - u; // linear: block by block
+            foreach (var layer in _hidden) h = u + FusedJetProduct.Apply(Dense(layer, h), vMinusU, layout); // (1 − z) ⊙ u + z ⊙ v
         }
         var (w, b) = WeightAndBias(_output);
         return layout.Unstack(Linear(h, w), b);
+
+        Tensor Dense(nn.Module<Tensor, Tensor> layer, Tensor x)
+        {
+            var (weight, bias) = WeightAndBias(layer);
+            var z = Linear(x, weight);
+            return FusedTanhJet.Apply(z, bias ?? zeros(weight.shape[0], dtype: z.dtype, device: z.device), layout);
+        }
 
         static Tensor Linear(Tensor stacked, Tensor weight) =>
             stacked.reshape(-1, stacked.shape[2]).matmul(weight.T).reshape(stacked.shape[0], stacked.shape[1], weight.shape[0]);

@@ -17,7 +17,7 @@ public class FusedJetTests
     static readonly Axis[] Axes = [new("x", -1, 1), new("t", 0, 2)];
     static readonly string[] Coords = ["x", "t"];
 
-    /// <summary>The plain tanh-MLP variants that take the fused path (sin and the modified MLP keep the generic jets: checked here too).</summary>
+    /// <summary>The tanh-MLP variants, plain and modified, take the fused path; sin keeps the generic jets (checked here too).</summary>
     public static TheoryData<string> Architectures() => ["mlp tanh", "mlp sin", "periodic x", "fourier", "factorized", "modified_mlp"];
 
     static ModelOptions Options(string arch) => arch switch

@@ -46,14 +46,16 @@ public class OperatorBlockTests
     }
 
     [Theory]
-    [InlineData("u_t + u*u_x - nu*u_xx", new[] { "x", "t" }, 3)]                 // u, u_x, L u instead of 4 blocks
-    [InlineData("u_xx + u_yy + sin(x)*sin(y)", new[] { "x", "y" }, 4)]          // u, u_x, u_y, Δu instead of 5
-    [InlineData("u_t + u*u_x + u_xx + u_xxxx", new[] { "x", "t" }, 5)]          // KS: u, u_x, u_xx, u_xxx, L u instead of 6
-    public void Operator_blocks_give_autograd_residuals_and_parameter_gradients(string residual, string[] coords, int blocks)
+    [InlineData("u_t + u*u_x - nu*u_xx", new[] { "x", "t" }, 3, "mlp")]                 // u, u_x, L u instead of 4 blocks
+    [InlineData("u_t + u*u_x - nu*u_xx", new[] { "x", "t" }, 3, "modified_mlp")]        // the gate's product rule on L too
+    [InlineData("u_xx + u_yy + sin(x)*sin(y)", new[] { "x", "y" }, 4, "mlp")]          // u, u_x, u_y, Δu instead of 5
+    [InlineData("u_t + u*u_x + u_xx + u_xxxx", new[] { "x", "t" }, 5, "mlp")]          // KS: u, u_x, u_xx, u_xxx, L u instead of 6
+    [InlineData("u_t + u*u_x + u_xx + u_xxxx", new[] { "x", "t" }, 5, "modified_mlp")]
+    public void Operator_blocks_give_autograd_residuals_and_parameter_gradients(string residual, string[] coords, int blocks, string type)
     {
         manual_seed(13);
         Axis[] axes = [new(coords[0], -1, 1), new(coords[1], 0, 2)];
-        using var net = new NeuralField(new ModelOptions { Layers = [16, 16] }, axes, outputDim: 1, seed: 3);
+        using var net = new NeuralField(new ModelOptions { Type = type, Layers = [16, 16] }, axes, outputDim: 1, seed: 3);
         net.to(ScalarType.Float64);
         using var scope = NewDisposeScope();
         var points = stack([rand(50, dtype: ScalarType.Float64) * 2 - 1, rand(50, dtype: ScalarType.Float64) * 2], 1).requires_grad_(true);
