@@ -54,6 +54,11 @@ public static class PeakMemory
 {
     public static void Reset()
     {
+        // The heap keeps freed pages on purpose (NativeRuntime): hand them back first, or every case would
+        // start at the previous cases' high-water mark.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Pinn.Training.NativeRuntime.ReleaseFreeMemory();
         try { File.WriteAllText("/proc/self/clear_refs", "5"); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 

@@ -31,6 +31,17 @@ public static class NativeRuntime
 
     static bool OptedOut => !OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("PINN_NATIVE_DEFAULTS") == "1";
 
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int MallocTrim(nuint pad);
+
+    /// <summary>Returns the heap's free pages to the system now (for memory measurements); a no-op off glibc.</summary>
+    public static void ReleaseFreeMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try { MallocTrim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
     /// <summary>Whether the heap tuning is in effect (false on non-glibc systems or when opted out).</summary>
     public static bool HeapTuned { get; private set; }
 
