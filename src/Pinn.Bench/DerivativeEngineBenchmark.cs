@@ -34,7 +34,7 @@ public sealed class DerivativeEngineBenchmark : IBenchmarkSuite
     {
         "autograd" => new AutogradFieldProvider(points, model.Forward(points), Coordinates, Fields, NoParameters),
         "jet" when model is NeuralField net => new JetFieldProvider(net, points,
-            MultiIndex.Closure(wanted.Select(d => MultiIndex.Of(d.Wrt.Select(w => Array.IndexOf(Coordinates, w))))), Coordinates, Fields, NoParameters),
+            MultiIndex.Closure(wanted.Select(d => MultiIndex.Of(d, Coordinates))), Coordinates, Fields, NoParameters),
         _ => null,
     };
 

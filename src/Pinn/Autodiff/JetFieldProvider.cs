@@ -98,7 +98,7 @@ public sealed class JetFieldProvider(IJetModel model, Tensor points, IReadOnlyLi
 
     bool IsMember(FieldDerivative d) => _linear is not null && _linear.Members.Contains(d);
 
-    MultiIndex IndexOf(FieldDerivative d) => MultiIndex.Of(d.Wrt.Select(w => IndexOf(coordinates, w, "coordinate")));
+    MultiIndex IndexOf(FieldDerivative d) => MultiIndex.Of(d, coordinates);
 
     static int IndexOf(IReadOnlyList<string> names, string name, string what)
     {

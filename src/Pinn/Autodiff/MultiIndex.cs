@@ -22,6 +22,14 @@ public readonly record struct MultiIndex(int Code)
         return new MultiIndex(code);
     }
 
+    /// <summary>The multi-index of a field derivative, coordinates numbered by their place in <paramref name="coordinates"/>.</summary>
+    public static MultiIndex Of(Symbolic.FieldDerivative d, IReadOnlyList<string> coordinates) =>
+        Of(d.Wrt.Select(w =>
+        {
+            for (int i = 0; i < coordinates.Count; i++) if (coordinates[i] == w) return i;
+            throw new PinnException($"unknown coordinate '{w}' in {d} (coordinates: {string.Join(", ", coordinates)})");
+        }));
+
     public int this[int coordinate] => (Code >> (Bits * coordinate)) & Mask;
 
     public int Order

@@ -6,11 +6,17 @@ namespace Pinn.Symbolic;
 /// one block instead of one block per d (the "forward Laplacian" idea): Burgers' u_t − ν u_xx, a heat or
 /// Poisson operator. <see cref="Members"/> are the d, <see cref="Coefficients"/> their c_d.
 /// </summary>
-public sealed record LinearOperator(string Field, IReadOnlyList<FieldDerivative> Members, IReadOnlyList<double> Coefficients)
+public sealed class LinearOperator(string field, IReadOnlyList<FieldDerivative> members, IReadOnlyList<double> coefficients)
 {
+    readonly int _pivot = Enumerable.Range(0, coefficients.Count).MaxBy(i => Math.Abs(coefficients[i]));
+
+    public string Field { get; } = field;
+    public IReadOnlyList<FieldDerivative> Members { get; } = members;
+    public IReadOnlyList<double> Coefficients { get; } = coefficients;
+
     /// <summary>The member with the largest |c|: the one that stands for L u / c when an expression is evaluated.</summary>
-    public FieldDerivative Pivot => Members[Enumerable.Range(0, Members.Count).MaxBy(i => Math.Abs(Coefficients[i]))];
-    public double PivotCoefficient => Coefficients[Members.ToList().IndexOf(Pivot)];
+    public FieldDerivative Pivot => Members[_pivot];
+    public double PivotCoefficient => Coefficients[_pivot];
 
     public override string ToString() =>
         string.Join(" + ", Members.Select((m, i) => $"{Coefficients[i]:G6}·{ExprPrinter.FormatDerivative(m)}"));
@@ -82,28 +88,24 @@ public static class LinearPart
         return keep.Count < 2 ? null : new LinearOperator(field, keep.Select(j => members[j]).ToList(), keep.Select(j => reference[j]).ToList());
     }
 
-    /// <summary>A constant expression's value (parameters from the table), or null if it names an unknown parameter.</summary>
-    static double? Value(Expr e, IReadOnlyDictionary<string, double> parameters)
+    /// <summary>
+    /// A constant expression's value (parameters from the table), or null when it names an unknown parameter
+    /// or applies a function (a function of constants is rare in a coefficient: not folded here).
+    /// </summary>
+    static double? Value(Expr e, IReadOnlyDictionary<string, double> parameters) => e switch
     {
-        try { return Evaluate(e); }
-        catch (KeyNotFoundException) { return null; }
-
-        double Evaluate(Expr x) => x switch
+        Constant c => c.Value,
+        NamedConstant n => n.Value,
+        Parameter p => parameters.TryGetValue(p.Name, out var v) ? v : null,
+        Unary { Op: UnaryOp.Neg } u => -Value(u.Arg, parameters),
+        Binary b when Value(b.Left, parameters) is { } l && Value(b.Right, parameters) is { } r => b.Op switch
         {
-            Constant c => c.Value,
-            NamedConstant n => n.Value,
-            Parameter p => parameters[p.Name],
-            Unary { Op: UnaryOp.Neg } u => -Evaluate(u.Arg),
-            Binary b => b.Op switch
-            {
-                BinaryOp.Add => Evaluate(b.Left) + Evaluate(b.Right),
-                BinaryOp.Sub => Evaluate(b.Left) - Evaluate(b.Right),
-                BinaryOp.Mul => Evaluate(b.Left) * Evaluate(b.Right),
-                BinaryOp.Div => Evaluate(b.Left) / Evaluate(b.Right),
-                _ => Math.Pow(Evaluate(b.Left), Evaluate(b.Right)),
-            },
-            Unary u => throw new KeyNotFoundException(u.Op.ToString()), // a function of constants: rare, not worth folding here
-            _ => throw new KeyNotFoundException(x.GetType().Name),
-        };
-    }
+            BinaryOp.Add => l + r,
+            BinaryOp.Sub => l - r,
+            BinaryOp.Mul => l * r,
+            BinaryOp.Div => l / r,
+            _ => Math.Pow(l, r),
+        },
+        _ => null,
+    };
 }

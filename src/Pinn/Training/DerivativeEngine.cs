@@ -19,10 +19,9 @@ public static class DerivativeEngine
     /// <summary>Every ∂^α u in the problem's equations and conditions, as coordinate multi-indices.</summary>
     public static IReadOnlyList<MultiIndex> Needed(Problem problem)
     {
-        var coords = problem.Domain.CoordinateNames.ToList();
         var exprs = problem.Equations.Select(e => e.Equation.Residual).Concat(problem.Conditions.SelectMany(c => c.Expressions));
         return exprs.SelectMany(e => e.Descendants().OfType<FieldDerivative>())
-                    .Select(d => MultiIndex.Of(d.Wrt.Select(w => coords.IndexOf(w))))
+                    .Select(d => MultiIndex.Of(d, problem.Domain.CoordinateNames))
                     .Append(MultiIndex.Zero).Distinct().ToList();
     }
 
@@ -57,8 +56,7 @@ public static class DerivativeEngine
     /// <summary>The first field's linear operator over <paramref name="expressions"/> that a jet carries in fewer blocks, or null.</summary>
     static LinearOperator? SavingOperator(IReadOnlyList<Expr> expressions, Problem problem)
     {
-        var coords = problem.Domain.CoordinateNames.ToList();
-        MultiIndex Index(FieldDerivative d) => MultiIndex.Of(d.Wrt.Select(w => coords.IndexOf(w)));
+        MultiIndex Index(FieldDerivative d) => MultiIndex.Of(d, problem.Domain.CoordinateNames);
         var needed = expressions.SelectMany(e => e.Descendants()).OfType<FieldDerivative>().Distinct().ToList();
         foreach (var field in problem.Fields)
         {

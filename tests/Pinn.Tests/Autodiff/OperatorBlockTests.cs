@@ -61,7 +61,7 @@ public class OperatorBlockTests
         var points = stack([rand(50, dtype: ScalarType.Float64) * 2 - 1, rand(50, dtype: ScalarType.Float64) * 2], 1).requires_grad_(true);
         var expr = Parse(residual, coords);
         var op = LinearPart.Find([expr], "u", Nu)!;
-        var needed = expr.Descendants().OfType<FieldDerivative>().Select(d => MultiIndex.Of(d.Wrt.Select(w => Array.IndexOf(coords, w))));
+        var needed = expr.Descendants().OfType<FieldDerivative>().Select(d => MultiIndex.Of(d, coords));
         var set = MultiIndex.Closure(needed.Append(MultiIndex.Zero));
 
         var jets = new JetFieldProvider(net, points, set, coords, ["u"], n => tensor(Nu[n], dtype: ScalarType.Float64), op);
