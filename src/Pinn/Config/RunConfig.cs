@@ -25,7 +25,10 @@ public sealed record OutputOptions
     public string? Name { get; init; }
 }
 
-/// <summary>A resolved run: the problem (with parameter overrides applied) and every option.</summary>
+/// <summary>
+/// A resolved run: the problem (with parameter overrides applied) and every option, and the document
+/// they were read from — after reading it holds every value used, and it is what run.yaml records.
+/// </summary>
 public sealed record RunConfig(
     string Source,
     Problem Problem,
@@ -33,7 +36,7 @@ public sealed record RunConfig(
     TrainingOptions Training,
     EvaluationOptions Evaluation,
     OutputOptions Output,
-    YamlDotNet.RepresentationModel.YamlNode ProblemNode);
+    YamlDoc Document);
 
 /// <summary>The built-in problems, by name (implemented by the problems project).</summary>
 public interface IProblemCatalog

@@ -47,22 +47,33 @@ public static class RunConfigLoader
         return Read(doc, catalog);
     }
 
+    /// <summary>
+    /// Reads a config. Every component reads its own section and rejects keys it does not know; what
+    /// was left out is written back into <paramref name="doc"/> as the default used (see <see cref="Section"/>),
+    /// so afterwards <c>doc</c> is the resolved config that <c>run.yaml</c> records.
+    /// </summary>
     public static RunConfig Read(YamlDoc doc, IProblemCatalog catalog)
     {
         var root = doc.RootSection();
         var problemNode = root.Raw("problem") ?? throw doc.Error(null, "the config has no 'problem:' section");
-        var problem = ReadProblem(doc, problemNode, catalog);
-        var model = ReadModel(root.SubSection("model"), problem);
-        var training = ReadTraining(root.SubSection("training"), model.Type);
-        var evaluation = ReadEvaluation(root.SubSection("evaluation"), problem);
-        var output = ReadOutput(root.SubSection("output"));
+        var problem = ReadProblem(doc, root, problemNode, catalog);
+        var model = ReadModel(root.Ensure("model"), problem);
+        var training = ReadTraining(root.Ensure("training"), model.Type);
+        var evaluation = ReadEvaluation(root.Ensure("evaluation"), problem);
+        var output = ReadOutput(root.Ensure("output"));
         root.Done();
-        return new RunConfig(doc.File, problem, model, training, evaluation, output, problemNode);
+        return new RunConfig(doc.File, problem, model, training, evaluation, output, doc);
     }
 
-    static Problem ReadProblem(YamlDoc doc, YamlNode node, IProblemCatalog catalog)
+    static Problem ReadProblem(YamlDoc doc, Section root, YamlNode node, IProblemCatalog catalog)
     {
-        if (node is YamlScalarNode s) return BuiltIn(doc, node, s.Value ?? "", catalog);
+        if (node is YamlScalarNode s)
+        {
+            var builtIn = BuiltIn(doc, node, s.Value ?? "", catalog);
+            Validate(doc, node, builtIn);
+            root.Fill("problem", BuiltInNode(builtIn));
+            return builtIn;
+        }
         if (node is not YamlMappingNode m)
             throw doc.Error(node, "problem: expected a built-in problem name or a mapping");
         var sec = doc.Section("problem", m);
@@ -70,25 +81,59 @@ public static class RunConfigLoader
         if (sec.Node.Children.ContainsKey(new YamlScalarNode("equations")))
         {
             problem = YamlProblem.Read(sec);
+            AbsoluteReferenceFile(doc, m);
+            Validate(doc, node, problem);
+            return problem;
         }
-        else
+        var name = sec.String("name") ?? throw doc.Error(node, "problem: give a built-in 'name:' or define 'equations:'");
+        problem = BuiltIn(doc, sec.Raw("name"), name, catalog);
+        if (sec.SubSection("parameters") is { } ps)
         {
-            var name = sec.String("name") ?? throw doc.Error(node, "problem: give a built-in 'name:' or define 'equations:'");
-            problem = BuiltIn(doc, sec.Raw("name"), name, catalog);
-            if (sec.SubSection("parameters") is { } ps)
+            foreach (var (k, v) in ps.Node.Children)
             {
-                foreach (var (k, v) in ps.Node.Children)
-                {
-                    var key = ((YamlScalarNode)k).Value!;
-                    try { problem.SetParameter(key, ps.ToDouble(v, $"problem.parameters.{key}")); }
-                    catch (PinnException e) when (e.File is null) { throw doc.Error(k, e.Message); }
-                }
+                var key = ((YamlScalarNode)k).Value!;
+                try { problem.SetParameter(key, ps.ToDouble(v, $"problem.parameters.{key}")); }
+                catch (PinnException e) when (e.File is null) { throw doc.Error(k, e.Message); }
             }
-            sec.Done();
         }
+        sec.Done();
+        Validate(doc, node, problem);
+        root.Fill("problem", BuiltInNode(problem));
+        return problem;
+    }
+
+    static void Validate(YamlDoc doc, YamlNode node, Problem problem)
+    {
         try { problem.Validate(); }
         catch (PinnException e) when (e.File is null) { throw doc.Error(node, e.Message); }
-        return problem;
+    }
+
+    /// <summary>A built-in problem as resolved: its name and the value of every parameter used.</summary>
+    static YamlMappingNode BuiltInNode(Problem p)
+    {
+        var node = new YamlMappingNode { { "name", p.Name } };
+        if (p.ParameterNames.Count > 0)
+        {
+            var ps = new YamlMappingNode();
+            foreach (var n in p.ParameterNames) ps.Add(n, Section.Format(p.ParameterValues[n]));
+            node.Add("parameters", ps);
+        }
+        return node;
+    }
+
+    /// <summary>
+    /// A data-file reference is relative to its config: written back absolute, so a run directory's
+    /// run.yaml loads from anywhere (pinn eval, pinn run --resume).
+    /// </summary>
+    static void AbsoluteReferenceFile(YamlDoc doc, YamlMappingNode problem)
+    {
+        if (problem.Children.TryGetValue(new YamlScalarNode("reference"), out var r) && r is YamlMappingNode rm
+            && rm.Children.TryGetValue(new YamlScalarNode("file"), out var f) && f is YamlScalarNode { Value: { } file }
+            && !Path.IsPathRooted(file))
+        {
+            var baseDir = Path.GetDirectoryName(Path.GetFullPath(doc.File)) ?? ".";
+            rm.Children[new YamlScalarNode("file")] = new YamlScalarNode(Path.GetFullPath(Path.Combine(baseDir, file)));
+        }
     }
 
     static Problem BuiltIn(YamlDoc doc, YamlNode? at, string name, IProblemCatalog catalog) =>
@@ -97,17 +142,45 @@ public static class RunConfigLoader
             (Symbolic.ExprParser.Suggest(name, catalog.List().Select(p => p.Name)) is { } h ? $" (did you mean '{h}'?)" : "") +
             $"; built-in problems: {string.Join(", ", catalog.List().Select(p => p.Name))}");
 
-    static ModelOptions ReadModel(Section? s, Problem problem)
+    /// <summary>
+    /// The keys each model type reads (its reader below reads exactly these: pinned by a test), so a key
+    /// given to the wrong type is named as such instead of as a typo.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> ModelKeys = new Dictionary<string, IReadOnlyList<string>>
+    {
+        ["mlp"] = NeuralKeys,
+        ["modified_mlp"] = NeuralKeys,
+        ["pig"] = ["type", "gaussians"],
+        ["gp"] = ["type", "grid", "max_frequency", "kernel", "components", "jitter", "boundary_weight", "solve_every"],
+    };
+
+    static string[] NeuralKeys => ["type", "layers", "activation", "normalize_inputs", "periodic", "fourier_features",
+                                   "fourier_scale", "weight_factorization"];
+
+    static ModelOptions ReadModel(Section s, Problem problem)
     {
         var d = new ModelOptions();
-        if (s is null) return d;
-        if (s.String("type", d.Type) == "gp") return new ModelOptions { Type = "gp", Gp = ReadGp(s, problem) };
+        var type = s.String("type", d.Type);
+        var m = type switch
+        {
+            "mlp" or "modified_mlp" => ReadNeural(s, type),
+            "pig" => new ModelOptions { Type = type, Gaussians = ReadGaussians(s.Ensure("gaussians"), s.Doc) },
+            "gp" => new ModelOptions { Type = type, Gp = ReadGp(s, problem) },
+            _ => throw s.Doc.Error(s.Raw("type"), $"model.type: unknown model '{type}' (available: {string.Join(", ", ModelKeys.Keys)})"),
+        };
+        s.Done(ModelKeys.Where(k => k.Key != type).ToDictionary(), $"model type '{type}'");
+        return m;
+    }
+
+    static ModelOptions ReadNeural(Section s, string type)
+    {
+        var d = new ModelOptions();
         var periodic = new Dictionary<string, PeriodicAxisOptions>();
         if (s.SubSection("periodic") is { } ps)
         {
             foreach (var k in ps.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToList())
             {
-                var axis = ps.SubSection(k)!;
+                var axis = ps.SubSection(k) ?? throw s.Doc.Error(ps.Node, $"model.periodic.{k}: expected {{period: …, harmonics: …}}");
                 periodic[k] = new PeriodicAxisOptions(axis.Has("period") ? axis.Double("period", 0) : null, axis.Int("harmonics", 10));
                 axis.Done();
             }
@@ -119,27 +192,23 @@ public static class RunConfigLoader
             rwf = (w.Double("mean", 1.0), w.Double("std", 0.1));
             w.Done();
         }
-        var m = new ModelOptions
+        return new ModelOptions
         {
-            Type = s.String("type", d.Type),
-            Layers = s.IntList("layers") ?? d.Layers,
+            Type = type,
+            Layers = s.IntList("layers", d.Layers),
             Activation = s.String("activation", d.Activation),
             NormalizeInputs = s.Bool("normalize_inputs", d.NormalizeInputs),
             Periodic = periodic,
             FourierFeatures = s.Int("fourier_features", d.FourierFeatures),
             FourierScale = s.Double("fourier_scale", d.FourierScale),
             WeightFactorization = rwf,
-            Gaussians = ReadGaussians(s.SubSection("gaussians")),
         };
-        s.Done();
-        return m;
     }
 
-    static TrainingOptions ReadTraining(Section? s, string modelType)
+    static TrainingOptions ReadTraining(Section s, string modelType)
     {
         bool gp = modelType == "gp";
         var d = gp ? TrainingOptions.GpDefaults : new TrainingOptions();
-        if (s is null) return d;
         if (gp) RejectBatchOptions(s);
         var t = new TrainingOptions
         {
@@ -148,8 +217,9 @@ public static class RunConfigLoader
             DecayRate = s.Double("decay_rate", d.DecayRate),
             DecaySteps = s.Int("decay_steps", d.DecaySteps),
             WarmupSteps = s.Int("warmup_steps", d.WarmupSteps),
-            Batch = IntMap(s.SubSection("batch"), d.Batch),
-            Weights = DoubleMap(s.SubSection("weights"), d.Weights),
+            // The GP collocates on its grid: no batches, no time windows (RejectBatchOptions says so).
+            Batch = gp ? d.Batch : s.IntMap("batch", d.Batch),
+            Weights = s.DoubleMap("weights", d.Weights),
             Sampler = s.String("sampler", d.Sampler),
             ResampleEvery = s.Int("resample_every", d.ResampleEvery),
             LbfgsSteps = s.Int("lbfgs_steps", d.LbfgsSteps),
@@ -161,7 +231,7 @@ public static class RunConfigLoader
             MaxRecoveries = s.Int("max_recoveries", d.MaxRecoveries),
             Causal = ReadCausal(s.SubSection("causal")),
             Balancing = ReadBalancing(s.SubSection("balancing")),
-            TimeWindows = s.Int("time_windows", d.TimeWindows),
+            TimeWindows = gp ? d.TimeWindows : s.Int("time_windows", d.TimeWindows),
             TimeLimit = s.Double("time_limit", d.TimeLimit),
             Derivatives = s.String("derivatives", d.Derivatives),
             Seed = s.Int("seed", d.Seed),
@@ -173,8 +243,10 @@ public static class RunConfigLoader
         if (!(t.LearningRate > 0)) throw s.Doc.Error(s.Raw("lr"), "training.lr must be positive");
         if (t.Derivatives is not ("auto" or "autograd" or "jet"))
             throw s.Doc.Error(s.Raw("derivatives"), $"training.derivatives: unknown engine '{t.Derivatives}' (use auto, autograd or jet)");
-        RunDevice.ResolveDType(t.DType);
-        if (!gp) Geometry.SamplerFactory.Create(t.Sampler, 0);
+        try { RunDevice.ResolveDType(t.DType); }
+        catch (PinnException e) when (e.File is null) { throw s.Doc.Error(s.Raw("dtype"), e.Message); }
+        try { if (!gp) Geometry.SamplerFactory.Create(t.Sampler, 0); }
+        catch (PinnException e) when (e.File is null) { throw s.Doc.Error(s.Raw("sampler"), e.Message); }
         s.Done();
         return t;
     }
@@ -262,7 +334,6 @@ public static class RunConfigLoader
         foreach (var axis in problem.Domain.Axes)
             if (o.FrequencyProblem(axis) is { } bad) throw s.Doc.Error(s.Raw("max_frequency"), bad);
         if (o.SolveEvery < 0) throw s.Doc.Error(s.Raw("solve_every"), "model.solve_every must be ≥ 0 (0: off)");
-        s.Done();
         return o;
     }
 
@@ -298,10 +369,9 @@ public static class RunConfigLoader
         return c;
     }
 
-    static EvaluationOptions ReadEvaluation(Section? s, Problem problem)
+    static EvaluationOptions ReadEvaluation(Section s, Problem problem)
     {
         var d = new EvaluationOptions();
-        if (s is null) return d;
         var grid = new Dictionary<string, int>();
         var raw = s.Raw("grid");
         if (raw is YamlSequenceNode)
@@ -313,7 +383,7 @@ public static class RunConfigLoader
         }
         else if (raw is YamlMappingNode)
         {
-            foreach (var (k, v) in IntMap(s.SubSection("grid"), new Dictionary<string, int>()))
+            foreach (var (k, v) in s.IntMap("grid", new Dictionary<string, int>()))
             {
                 if (!problem.Domain.CoordinateNames.Contains(k))
                     throw s.Doc.Error(raw, $"evaluation.grid: '{k}' is not a coordinate ({string.Join(", ", problem.Domain.CoordinateNames)})");
@@ -331,10 +401,9 @@ public static class RunConfigLoader
         return e;
     }
 
-    static OutputOptions ReadOutput(Section? s)
+    static OutputOptions ReadOutput(Section s)
     {
         var d = new OutputOptions();
-        if (s is null) return d;
         var o = new OutputOptions { Dir = s.String("dir", d.Dir), Name = s.String("name") };
         s.Done();
         return o;
@@ -344,7 +413,7 @@ public static class RunConfigLoader
     {
         var r = new Dictionary<string, int>(defaults);
         if (s is null) return r;
-        foreach (var k in s.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!)) r[k] = s.Int(k, 0);
+        foreach (var k in s.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToList()) r[k] = s.Int(k, 0);
         return r;
     }
 
@@ -352,18 +421,18 @@ public static class RunConfigLoader
     {
         var r = new Dictionary<string, double>(defaults);
         if (s is null) return r;
-        foreach (var k in s.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!)) r[k] = s.Double(k, 0);
+        foreach (var k in s.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToList()) r[k] = s.Double(k, 0);
         return r;
     }
 
     /// <summary>model.gaussians (PIG); <c>cutoff: none</c> (or leaving it out) means the exact sum over all Gaussians.</summary>
-    static GaussianFieldOptions ReadGaussians(Section? s)
+    static GaussianFieldOptions ReadGaussians(Section s, YamlDoc doc)
     {
         var d = new GaussianFieldOptions();
-        if (s is null) return d;
         double? cutoff = d.Cutoff;
         if (s.Raw("cutoff") is { } raw)
             cutoff = s.Scalar(raw, "model.gaussians.cutoff") is "none" or "null" or "~" or "" ? null : s.ToDouble(raw, "model.gaussians.cutoff");
+        else s.Fill("cutoff", new YamlScalarNode("none"));
         var g = new GaussianFieldOptions
         {
             Channels = s.Int("channels", d.Channels),
@@ -380,6 +449,12 @@ public static class RunConfigLoader
             TrainMeans = s.Bool("train_means", d.TrainMeans),
             InitFrom = s.String("init_from"),
         };
+        // A diagonal run to start from: written back absolute, so run.yaml reloads from any directory.
+        if (g.InitFrom is { } from && !Path.IsPathRooted(from))
+        {
+            g = g with { InitFrom = Path.GetFullPath(from) };
+            s.Fill("init_from", new YamlScalarNode(g.InitFrom));
+        }
         s.Done();
         return g;
     }

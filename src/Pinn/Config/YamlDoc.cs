@@ -53,6 +53,24 @@ public sealed class YamlDoc
         return new YamlDoc(file, root);
     }
 
+    /// <summary>
+    /// Writes the document as it stands: after <see cref="RunConfigLoader.Read"/> that is the resolved
+    /// config (overrides applied, every default filled in), which reads back to an equal config.
+    /// </summary>
+    public void Save(TextWriter w, string? comment = null)
+    {
+        if (comment is not null) w.WriteLine($"# {comment}");
+        new YamlStream(new YamlDocument(Root)).Save(w, assignAnchors: false);
+    }
+
+    /// <summary>The document as YAML text (see <see cref="Save"/>).</summary>
+    public string Text()
+    {
+        using var w = new StringWriter();
+        Save(w);
+        return w.ToString();
+    }
+
     public Section Section(string path, YamlMappingNode node) => new(this, path, node);
     public Section RootSection() => new(this, "", Root);
 
@@ -100,14 +118,22 @@ public sealed class YamlDoc
     }
 }
 
-/// <summary>A mapping in a config, read key by key; <see cref="Done"/> rejects any key not read.</summary>
+/// <summary>
+/// A mapping in a config, read key by key; <see cref="Done"/> rejects any key not read.
+/// Reading an absent key with a fallback writes the fallback into the node: once a config has been
+/// read, its document holds every value the run uses, so <c>run.yaml</c> is that document written
+/// back — the reader is the only schema, and nothing can be written that the reader does not read.
+/// </summary>
 public sealed class Section(YamlDoc doc, string path, YamlMappingNode node)
 {
+    static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     readonly HashSet<string> _known = [];
 
     public YamlMappingNode Node => node;
     public string Path => path;
     public YamlDoc Doc => doc;
+    /// <summary>The keys read so far (what this section understands).</summary>
+    public IReadOnlyCollection<string> KnownKeys => _known;
 
     string Key(string key) => path.Length == 0 ? key : $"{path}.{key}";
 
@@ -119,12 +145,27 @@ public sealed class Section(YamlDoc doc, string path, YamlMappingNode node)
 
     public bool Has(string key) => Raw(key) is not null;
 
+    /// <summary>Writes a resolved value (a default, an absolute path) into the document.</summary>
+    public void Fill(string key, YamlNode value)
+    {
+        _known.Add(key);
+        node.Children[new YamlScalarNode(key)] = value;
+    }
+
     public Section? SubSection(string key)
     {
         var raw = Raw(key);
         if (raw is null) return null;
         if (raw is not YamlMappingNode m) throw doc.Error(raw, $"{Key(key)}: expected a mapping (key: value lines)");
         return new Section(doc, Key(key), m);
+    }
+
+    /// <summary>A sub-section whose absence means "all defaults": created empty, so its defaults get written.</summary>
+    public Section Ensure(string key)
+    {
+        if (SubSection(key) is { } s) return s;
+        Fill(key, new YamlMappingNode());
+        return SubSection(key)!;
     }
 
     public string? String(string key)
@@ -135,14 +176,28 @@ public sealed class Section(YamlDoc doc, string path, YamlMappingNode node)
         return s.Value;
     }
 
-    public string String(string key, string fallback) => String(key) ?? fallback;
+    public string String(string key, string fallback)
+    {
+        if (String(key) is { } v) return v;
+        Fill(key, new YamlScalarNode(fallback));
+        return fallback;
+    }
 
-    public double Double(string key, double fallback) => Raw(key) is { } raw ? ToDouble(raw, Key(key)) : fallback;
+    public double Double(string key, double fallback)
+    {
+        if (Raw(key) is { } raw) return ToDouble(raw, Key(key));
+        Fill(key, new YamlScalarNode(Format(fallback)));
+        return fallback;
+    }
 
     public int Int(string key, int fallback)
     {
         var raw = Raw(key);
-        if (raw is null) return fallback;
+        if (raw is null)
+        {
+            Fill(key, new YamlScalarNode(fallback.ToString(Inv)));
+            return fallback;
+        }
         var v = ToDouble(raw, Key(key));
         if (v != Math.Floor(v) || Math.Abs(v) > int.MaxValue)
             throw doc.Error(raw, $"{Key(key)}: expected a whole number, got '{((YamlScalarNode)raw).Value}'");
@@ -152,7 +207,11 @@ public sealed class Section(YamlDoc doc, string path, YamlMappingNode node)
     public bool Bool(string key, bool fallback)
     {
         var raw = Raw(key);
-        if (raw is null) return fallback;
+        if (raw is null)
+        {
+            Fill(key, new YamlScalarNode(fallback ? "true" : "false"));
+            return fallback;
+        }
         var s = Scalar(raw, Key(key));
         return s switch
         {
@@ -175,6 +234,33 @@ public sealed class Section(YamlDoc doc, string path, YamlMappingNode node)
         }).ToArray();
     }
 
+    public IReadOnlyList<int> IntList(string key, IReadOnlyList<int> fallback)
+    {
+        if (IntList(key) is { } v) return v;
+        Fill(key, FlowList(fallback.Select(i => i.ToString(Inv))));
+        return fallback;
+    }
+
+    /// <summary>A mapping of names to whole numbers; names missing from it keep their defaults (written in too).</summary>
+    public IReadOnlyDictionary<string, int> IntMap(string key, IReadOnlyDictionary<string, int> defaults)
+    {
+        var s = Ensure(key);
+        var r = new Dictionary<string, int>(defaults);
+        foreach (var k in s.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToList()) r[k] = s.Int(k, 0);
+        foreach (var (k, v) in defaults) s.Int(k, v);
+        return r;
+    }
+
+    /// <summary>A mapping of names to numbers; names missing from it keep their defaults (written in too).</summary>
+    public IReadOnlyDictionary<string, double> DoubleMap(string key, IReadOnlyDictionary<string, double> defaults)
+    {
+        var s = Ensure(key);
+        var r = new Dictionary<string, double>(defaults);
+        foreach (var k in s.Node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToList()) r[k] = s.Double(k, 0);
+        foreach (var (k, v) in defaults) s.Double(k, v);
+        return r;
+    }
+
     public string Scalar(YamlNode raw, string where) =>
         raw is YamlScalarNode s && s.Value is not null ? s.Value : throw doc.Error(raw, $"{where}: expected a single value");
 
@@ -195,13 +281,26 @@ public sealed class Section(YamlDoc doc, string path, YamlMappingNode node)
         }
     }
 
-    /// <summary>Rejects keys this section did not ask for.</summary>
-    public void Done()
+    /// <summary>Round-trip number text ("R"), so a written default reads back as the same double.</summary>
+    public static string Format(double v) => v.ToString("R", Inv);
+
+    public static YamlSequenceNode FlowList(IEnumerable<string> items) =>
+        new(items.Select(i => new YamlScalarNode(i))) { Style = YamlDotNet.Core.Events.SequenceStyle.Flow };
+
+    /// <summary>
+    /// Rejects keys this section did not ask for. <paramref name="elsewhere"/> names the keys that other
+    /// variants of this section understand (other model types), so a key in the wrong place is named as such.
+    /// </summary>
+    public void Done(IReadOnlyDictionary<string, IReadOnlyList<string>>? elsewhere = null, string? variant = null)
     {
         foreach (var (k, v) in node.Children)
         {
             var key = (k as YamlScalarNode)?.Value ?? "?";
             if (_known.Contains(key)) continue;
+            var owners = elsewhere?.Where(e => e.Value.Contains(key)).Select(e => e.Key).ToList();
+            if (owners is { Count: > 0 })
+                throw doc.Error(k, $"'{Key(key)}' does not apply to {variant ?? "this section"} (it is a key of {string.Join(", ", owners)}); " +
+                                   $"known keys here: {string.Join(", ", _known.Order())}");
             var hint = Symbolic.ExprParser.Suggest(key, _known);
             throw doc.Error(k, $"unknown key '{Key(key)}'" + (hint is null ? "" : $" (did you mean '{Key(hint)}'?)")
                                + $"; known keys here: {string.Join(", ", _known.Order())}");

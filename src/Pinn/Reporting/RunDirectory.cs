@@ -76,97 +76,16 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
         return dir;
     }
 
-    public void WriteConfig(RunConfig cfg, string device, string dtype)
+    /// <summary>
+    /// run.yaml: the config document as the loader left it (overrides applied, every default filled in),
+    /// with this directory's name as output.name — so it reloads to the same config (pinn eval, --resume).
+    /// </summary>
+    public void WriteConfig(RunConfig cfg)
     {
-        var t = cfg.Training;
-        var root = new YamlMappingNode
-        {
-            { "problem", ProblemNode(cfg) },
-            { "model", new YamlMappingNode
-                {
-                    { "type", cfg.Model.Type },
-                    { "layers", Seq(cfg.Model.Layers.Select(l => l.ToString(Inv))) },
-                    { "activation", cfg.Model.Activation },
-                    { "normalize_inputs", cfg.Model.NormalizeInputs ? "true" : "false" },
-                    { "periodic", PeriodicNode(cfg) },
-                    { "fourier_features", Num(cfg.Model.FourierFeatures) }, { "fourier_scale", Num(cfg.Model.FourierScale) },
-                }
-            },
-            { "training", new YamlMappingNode
-                {
-                    { "steps", Num(t.Steps) }, { "lr", Num(t.LearningRate) }, { "decay_rate", Num(t.DecayRate) },
-                    { "decay_steps", Num(t.DecaySteps) }, { "warmup_steps", Num(t.WarmupSteps) },
-                    { "batch", Map(t.Batch.ToDictionary(kv => kv.Key, kv => Num(kv.Value))) },
-                    { "weights", Map(t.Weights.ToDictionary(kv => kv.Key, kv => Num(kv.Value))) },
-                    { "sampler", t.Sampler }, { "resample_every", Num(t.ResampleEvery) },
-                    { "lbfgs_steps", Num(t.LbfgsSteps) }, { "lbfgs_history", Num(t.LbfgsHistory) },
-                    { "log_every", Num(t.LogEvery) }, { "eval_every", Num(t.EvalEvery) },
-                    { "checkpoint_every", Num(t.CheckpointEvery) }, { "snapshot_every", Num(t.SnapshotEvery) },
-                    { "max_recoveries", Num(t.MaxRecoveries) }, { "seed", Num(t.Seed) },
-                    { "balancing", new YamlMappingNode
-                        {
-                            { "kind", t.Balancing.Kind }, { "every", Num(t.Balancing.Every) }, { "alpha", Num(t.Balancing.Alpha) },
-                        }
-                    },
-                    { "time_windows", Num(t.TimeWindows) },
-                    { "causal", new YamlMappingNode
-                        {
-                            { "enabled", t.Causal.Enabled ? "true" : "false" }, { "chunks", Num(t.Causal.Chunks) },
-                            { "epsilons", Seq(t.Causal.Epsilons.Select(Num)) }, { "delta", Num(t.Causal.Delta) },
-                            { "include_initial", t.Causal.IncludeInitial ? "true" : "false" },
-                        }
-                    },
-                    { "dtype", dtype }, { "device", device }, { "threads", Num(t.Threads) },
-                }
-            },
-            { "evaluation", new YamlMappingNode
-                {
-                    { "grid", Map(cfg.Problem.Domain.CoordinateNames.Zip(cfg.Evaluation.CountsFor(cfg.Problem))
-                                  .ToDictionary(p => p.First, p => Num(p.Second))) },
-                }
-            },
-            { "output", new YamlMappingNode { { "dir", cfg.Output.Dir }, { "name", System.IO.Path.GetFileName(Path) } } },
-        };
-        if (cfg.Model.WeightFactorization is { } rwf)
-            ((YamlMappingNode)root["model"]).Add("weight_factorization",
-                new YamlMappingNode { { "mean", Num(rwf.Mean) }, { "std", Num(rwf.Std) } });
+        var output = (YamlMappingNode)cfg.Document.Root.Children[new YamlScalarNode("output")];
+        output.Children[new YamlScalarNode("name")] = new YamlScalarNode(System.IO.Path.GetFileName(Path));
         using var w = new StreamWriter(File("run.yaml"));
-        w.WriteLine($"# resolved from {cfg.Source}");
-        new YamlStream(new YamlDocument(root)).Save(w, assignAnchors: false);
-    }
-
-    static YamlMappingNode PeriodicNode(RunConfig cfg)
-    {
-        var node = new YamlMappingNode();
-        foreach (var (axis, p) in cfg.Model.Periodic)
-            node.Add(axis, new YamlMappingNode
-            {
-                { "period", Num(p.Period ?? cfg.Problem.Domain[axis].Length) }, { "harmonics", Num(p.Harmonics) },
-            });
-        return node;
-    }
-
-    /// <summary>The problem as given, with the parameter values actually used filled in.</summary>
-    static YamlNode ProblemNode(RunConfig cfg)
-    {
-        var p = cfg.Problem;
-        if (cfg.ProblemNode is YamlMappingNode m && m.Children.ContainsKey(new YamlScalarNode("equations")))
-        {
-            // A data-file reference is relative to the original config: make it absolute so the
-            // run directory's run.yaml loads from anywhere (pinn run --resume, pinn eval).
-            if (m.Children.TryGetValue(new YamlScalarNode("reference"), out var r) && r is YamlMappingNode rm
-                && rm.Children.TryGetValue(new YamlScalarNode("file"), out var f) && f is YamlScalarNode { Value: { } file }
-                && !System.IO.Path.IsPathRooted(file))
-            {
-                var baseDir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(cfg.Source)) ?? ".";
-                rm.Children[new YamlScalarNode("file")] = new YamlScalarNode(System.IO.Path.Combine(baseDir, file));
-            }
-            return m;
-        }
-        var node = new YamlMappingNode { { "name", p.Name } };
-        if (p.ParameterNames.Count > 0)
-            node.Add("parameters", Map(p.ParameterNames.ToDictionary(n => n, n => Num(p.ParameterValues[n]))));
-        return node;
+        cfg.Document.Save(w, $"resolved from {cfg.Source}");
     }
 
     public void OnLog(LogEntry e)
@@ -242,13 +161,6 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
     string File(string name) => System.IO.Path.Combine(Path, name);
     static string Num(double v) => v.ToString("R", Inv);
     static string Num(int v) => v.ToString(Inv);
-    static YamlSequenceNode Seq(IEnumerable<string> items) => new(items.Select(i => new YamlScalarNode(i))) { Style = YamlDotNet.Core.Events.SequenceStyle.Flow };
-    static YamlMappingNode Map(Dictionary<string, string> items)
-    {
-        var m = new YamlMappingNode();
-        foreach (var (k, v) in items) m.Add(k, v);
-        return m;
-    }
 
     /// <summary>Flushes and closes log.csv (so the plots can read it); later log rows reopen nothing.</summary>
     public void CloseLog()

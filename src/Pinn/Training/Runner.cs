@@ -53,7 +53,7 @@ public static class Runner
         var comparison = reference is null ? null : new ReferenceComparison(reference);
 
         using var model = ModelFactory.Create(cfg.Model, problem, dtype, device, cfg.Training.Seed);
-        dir.WriteConfig(cfg, deviceName, t.DType);
+        dir.WriteConfig(cfg);
         dir.SetFields(problem.Fields);
         var what = resume is null ? "" : $", resuming at {resume.State.Phase} step {resume.State.Step}";
         display?.OnStart($"{problem.Name}: {model.Describe()}, {t.Steps} Adam + {t.LbfgsSteps} L-BFGS steps, {t.DType} on {deviceName} ({get_num_threads()} threads){what} → {dir.Path}");
