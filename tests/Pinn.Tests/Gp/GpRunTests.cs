@@ -12,17 +12,17 @@ public class GpRunTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [Fact]
+    [Fact, Trait("Category", "Pinned")]
     public void Poisson1D_sin20x_is_solved_to_relative_L2_below_1e_4()
     {
         // problems/gp/poisson1d_sin20.yaml: 200 nodes, 2000 Adam steps (lr halving every 1000) with a
         // Gauss–Newton solve for U every 25. Measured 4.2e-5 with 1 and with 2 threads (~10 s); the
         // issue's bar is 1e-4. The run ends on a solve step.
         var cfg = RunConfigLoader.Load(TestPaths.Problem("gp/poisson1d_sin20.yaml"), ProblemCatalog.Instance,
-                                       [$"output.dir={_dir}", "training.log_every=1000", "training.eval_every=0", "training.threads=1"]);
+                                       [$"output.dir={_dir}", "training.log_every=1000", "training.eval_every=0", ..Pinned.Overrides]);
         var r = Runner.Run(cfg).Result;
         r.Status.Should().Be("completed");
-        r.Error!.RelativeL2.Should().BeLessThan(1e-4);
+        Pinned.Below("gp_poisson1d_sin20", r.Error!.RelativeL2, 1e-4);
     }
 
     PinnException Fails(string yaml)

@@ -35,21 +35,21 @@ public class BalancingAndMarchingTests : IDisposable
     }
 
     RunOutcome Heat(params string[] more) => Runner.Run(RunConfigLoader.Load("heat1d", ProblemCatalog.Instance,
-        new[] { $"output.dir={_dir}", "training.threads=1", "training.steps=600", "model.layers=[32, 32]",
-                "training.batch.pde=512", "training.eval_every=0", "training.log_every=100" }.Concat(more)));
+        new[] { $"output.dir={_dir}", "training.steps=600", "model.layers=[32, 32]", "training.dtype=float64",
+                "training.batch.pde=512", "training.eval_every=0", "training.log_every=100" }.Concat(Pinned.Overrides).Concat(more)));
 
-    [Fact]
+    [Fact, Trait("Category", "Pinned")]
     public void Time_marching_trains_every_window_and_evaluates_the_stitched_model()
     {
         var r = Heat("training.time_windows=3", "training.steps=2000", "output.name=march").Result;
         r.Status.Should().Be("completed");
         r.AdamSteps.Should().Be(3 * 2000);
-        // Measured 6.6e-3 (three 2000-step windows, 2×32, ~9 s): bounded at 2e-2; a window that did
-        // not start from its predecessor's end, or a wrong stitch, is O(1) on its third of the grid.
-        r.Error!.RelativeL2.Should().BeLessThan(2e-2);
+        // Three 2000-step windows, 2×32, float64: a window that did not start from its predecessor's end,
+        // or a wrong stitch, is O(1) on its third of the grid. Spread: see the class comment.
+        Pinned.Below("time_marching", r.Error!.RelativeL2, 2e-2);
     }
 
-    [Fact]
+    [Fact, Trait("Category", "Pinned")]
     public void Causal_and_balanced_run_logs_epsilon_min_weight_and_weights()
     {
         var o = Heat("training.causal={enabled: true, chunks: 8, epsilon: 1}", "training.balancing={kind: gradnorm, every: 100}",
@@ -57,6 +57,6 @@ public class BalancingAndMarchingTests : IDisposable
         o.Result.Status.Should().Be("completed");
         var header = File.ReadLines(Path.Combine(o.Directory, "log.csv")).First();
         header.Should().Contain("causal_eps").And.Contain("causal_min_w").And.Contain("weight_pde").And.Contain("weight_ic");
-        o.Result.Error!.RelativeL2.Should().BeLessThan(0.2);
+        Pinned.Below("causal_balanced", o.Result.Error!.RelativeL2, 0.2);
     }
 }
