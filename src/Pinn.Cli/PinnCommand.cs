@@ -11,11 +11,12 @@ namespace Pinn.Cli;
 /// <summary>
 /// The <c>pinn</c> command. Exit codes: 0 success; 1 the run finished but diverged (results are
 /// still written); 2 bad input (config, names, files) — one line naming the file, line and symbol;
-/// 3 an internal error; 130 interrupted by Ctrl-C (checkpoint and results written, resumable).
+/// 3 an internal error; 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM (e.g. a batch scheduler's time
+/// limit) — both stop at the next step with a checkpoint and the results so far written (resumable).
 /// </summary>
 public static class PinnCommand
 {
-    public const int Ok = 0, Diverged = 1, BadInput = 2, Internal = 3, Interrupted = 130;
+    public const int Ok = 0, Diverged = 1, BadInput = 2, Internal = 3, Interrupted = 130, Terminated = 143;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IProblemCatalog? catalog = null)
     {
@@ -105,32 +106,20 @@ public static class PinnCommand
                 return Ok;
             }
 
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCtrlC = (_, e) =>
-            {
-                e.Cancel = true; // stop at the next step, save a checkpoint and the results so far
-                cancel.Cancel();
-            };
-            Console.CancelKeyPress += onCtrlC;
-            try
-            {
-                RunOutcome Body(ITrainingObserver? display) => resumeDir is null
-                    ? Runner.Run(RunConfigLoader.Load(targetValue!, catalog, overrides), display, cancel.Token)
-                    : Runner.Resume(resumeDir, catalog, overrides, display, cancel.Token);
-                var outcome = r.GetValue(quiet) ? Body(null)
-                    : ConsoleProgress.Interactive(stdout) ? ConsoleProgress.Run(Body)
-                    : Body(new PlainProgress(stdout));
-                return Summarize(outcome, stdout, stderr);
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCtrlC;
-            }
+            using var signals = new StopSignals(); // SIGINT and SIGTERM: checkpoint, results, exit 130 / 143
+            RunOutcome Body(ITrainingObserver? display) => resumeDir is null
+                ? Runner.Run(RunConfigLoader.Load(targetValue!, catalog, overrides), display, signals.Token)
+                : Runner.Resume(resumeDir, catalog, overrides, display, signals.Token);
+            var outcome = r.GetValue(quiet) ? Body(null)
+                : ConsoleProgress.Interactive(stdout) ? ConsoleProgress.Run(Body)
+                : Body(new PlainProgress(stdout));
+            return Summarize(outcome, stdout, stderr, signals.InterruptedExitCode);
         }));
         return cmd;
     }
 
-    static int Summarize(RunOutcome outcome, TextWriter stdout, TextWriter stderr)
+    /// <param name="interruptedCode">the exit code of an interrupted run: which signal stopped it (130 or 143).</param>
+    static int Summarize(RunOutcome outcome, TextWriter stdout, TextWriter stderr, int interruptedCode)
     {
         var res = outcome.Result;
         var err = res.Error is null ? "no reference" : $"relative L2 {res.Error.RelativeL2:0.000e+00} ({res.Error})";
@@ -142,7 +131,7 @@ public static class PinnCommand
                 return Ok;
             case "interrupted":
                 stderr.WriteLine($"interrupted: checkpoint and results so far are in {outcome.Directory}; continue with: pinn run --resume {outcome.Directory}");
-                return Interrupted;
+                return interruptedCode;
             default:
                 stderr.WriteLine($"error: training {res.Status}; results so far are in {outcome.Directory}");
                 return Diverged;

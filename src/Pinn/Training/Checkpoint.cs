@@ -77,29 +77,116 @@ public sealed class Checkpoint
         if (hasOptimizer && optimizer is not null) optimizer.load_state_dict(r);
     }
 
+    const string TensorFile = "state.bin", StateFile = "state.json", Writing = ".tmp", Replaced = ".old";
+
+    /// <summary>
+    /// Writes the checkpoint to the folder <paramref name="dir"/> so that a crash at any point (kill -9, power
+    /// loss) leaves a complete checkpoint that <see cref="Load"/> finds, the new one or the previous one:
+    /// <list type="number">
+    /// <item>a checkpoint whose swap a crash interrupted (no <paramref name="dir"/>) is first put back in place;</item>
+    /// <item>the new one is written into <c>dir.tmp</c>: state.bin, then state.json, each flushed to disk before the
+    /// next step, so a state.json that parses means the folder is complete (state.json is the commit mark);</item>
+    /// <item><c>dir</c> → <c>dir.old</c>, <c>dir.tmp</c> → <c>dir</c> (renames: atomic), then <c>dir.old</c> is deleted.</item>
+    /// </list>
+    /// Between the two renames only <c>dir.old</c> (previous) and <c>dir.tmp</c> (new, complete) exist; everywhere
+    /// else <c>dir</c> is complete. The renames themselves are not fsynced (no directory fsync in .NET): after a power
+    /// loss the folder may show the previous checkpoint, which is still complete.
+    /// </summary>
     public void Save(string dir)
     {
-        var tmp = dir + ".tmp";
-        var old = dir + ".old";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        var tmp = dir + Writing;
+        var old = dir + Replaced;
+        Recover(dir);
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true); // a partial or superseded write
         Directory.CreateDirectory(tmp);
-        File.WriteAllBytes(Path.Combine(tmp, "state.bin"), Tensors);
-        File.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(State, Json));
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+        WriteDurably(Path.Combine(tmp, TensorFile), Tensors, dir, "bin", State.Step);
+        WriteDurably(Path.Combine(tmp, StateFile), JsonSerializer.SerializeToUtf8Bytes(State, Json), dir, "json", State.Step);
+        TestPause.At(dir, "written", State.Step);
+        if (Directory.Exists(old)) Directory.Delete(old, recursive: true); // dir is complete here, so .old is stale
         if (Directory.Exists(dir)) Directory.Move(dir, old);
+        TestPause.At(dir, "moved", State.Step);
         Directory.Move(tmp, dir);
+        TestPause.At(dir, "swapped", State.Step);
         if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
     }
 
+    /// <summary>
+    /// Reads the checkpoint in <paramref name="dir"/>, or, where a crash left it missing or incomplete, the newest
+    /// complete one beside it: <c>dir.tmp</c> (written, swap interrupted), then <c>dir.old</c> (the previous one).
+    /// </summary>
     public static Checkpoint Load(string dir)
     {
-        // A crash between the two renames of Save leaves only the ".old" copy: it is still complete.
-        if (!Directory.Exists(dir) && Directory.Exists(dir + ".old")) dir += ".old";
-        var bin = Path.Combine(dir, "state.bin");
-        var json = Path.Combine(dir, "state.json");
-        if (!File.Exists(bin) || !File.Exists(json)) throw new PinnException($"no checkpoint in {dir}");
-        var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(json), Json)
-                    ?? throw new PinnException($"{json}: unreadable checkpoint state");
-        return new Checkpoint(state, File.ReadAllBytes(bin));
+        foreach (var candidate in new[] { dir, dir + Writing, dir + Replaced })
+            if (TryRead(candidate) is { } checkpoint) return checkpoint;
+        throw new PinnException($"no checkpoint in {dir}");
+    }
+
+    /// <summary>The complete checkpoint in <paramref name="dir"/>, or null (missing, partly written or partly deleted).</summary>
+    static Checkpoint? TryRead(string dir)
+    {
+        var bin = Path.Combine(dir, TensorFile);
+        var json = Path.Combine(dir, StateFile);
+        if (!File.Exists(bin) || !File.Exists(json)) return null;
+        try
+        {
+            var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllBytes(json), Json);
+            return state is null ? null : new Checkpoint(state, File.ReadAllBytes(bin));
+        }
+        catch (JsonException) { return null; } // cut short while being written
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; } // deleted meanwhile by a running Save
+    }
+
+    /// <summary>After a crash between Save's renames: moves the newest complete checkpoint back to <paramref name="dir"/>.</summary>
+    static void Recover(string dir)
+    {
+        if (Directory.Exists(dir)) return;
+        foreach (var candidate in new[] { dir + Writing, dir + Replaced })
+            if (TryRead(candidate) is not null)
+            {
+                Directory.Move(candidate, dir);
+                return;
+            }
+    }
+
+    /// <summary>Writes and fsyncs a file, so that nothing renamed after it can point at unwritten data.</summary>
+    static void WriteDurably(string path, byte[] bytes, string dir, string stage, int step)
+    {
+        using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        if (TestPause.Wanted(stage, step))
+        {
+            f.Write(bytes, 0, bytes.Length / 2);
+            f.Flush(); // the half-written file is what a crash here leaves on disk
+            TestPause.At(dir, stage, step);
+            f.Write(bytes, bytes.Length / 2, bytes.Length - bytes.Length / 2);
+        }
+        else f.Write(bytes);
+        f.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// Test-only fault injection: <c>PINN_TEST_CHECKPOINT_PAUSE=&lt;stage&gt;[@&lt;step&gt;]</c> freezes <see cref="Save"/> at that
+    /// stage (of the save of that step's state, or of every save) so that a test can kill -9 the process there: it
+    /// writes <c>&lt;dir&gt;.paused</c> (holding the stage name) and sleeps. Stages: <c>bin</c> / <c>json</c> (half of that
+    /// file written in <c>dir.tmp</c>), <c>written</c> (dir.tmp complete), <c>moved</c> (dir moved to dir.old, dir.tmp
+    /// not yet in place), <c>swapped</c> (dir.tmp is now dir, dir.old not yet deleted). Unset, it costs one string test.
+    /// </summary>
+    static class TestPause
+    {
+        static readonly string? Setting = Environment.GetEnvironmentVariable("PINN_TEST_CHECKPOINT_PAUSE");
+
+        public static bool Wanted(string stage, int step)
+        {
+            if (string.IsNullOrEmpty(Setting)) return false;
+            var at = Setting.IndexOf('@');
+            if (at < 0) return Setting == stage;
+            return Setting[..at] == stage && int.TryParse(Setting[(at + 1)..], out int s) && s == step;
+        }
+
+        public static void At(string dir, string stage, int step)
+        {
+            if (!Wanted(stage, step)) return;
+            File.WriteAllText(dir + ".paused", stage);
+            Thread.Sleep(TimeSpan.FromMinutes(10)); // bounded: a test that fails to kill it does not leave it forever
+        }
     }
 }
