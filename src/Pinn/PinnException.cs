@@ -10,6 +10,13 @@ public class PinnException : Exception
     public string? File { get; }
     public int? Line { get; }
 
+    /// <summary>
+    /// The config key the error is about (<c>model.layers</c>, <c>training.batch.pdee</c>), set where an
+    /// option is rejected far from the YAML (model construction, the trainer, a reference file), so
+    /// <see cref="Config.ConfigLocation"/> can add the config file and line.
+    /// </summary>
+    public string? Key { get; init; }
+
     public PinnException(string message, string? file = null, int? line = null, Exception? inner = null)
         : base(Format(message, file, line), inner)
     {

@@ -12,9 +12,19 @@ public sealed record EvaluationOptions
     public int SpacePoints { get; init; } = 256;
     public int TimePoints { get; init; } = 101;
 
-    public int[] CountsFor(Problem problem) =>
-        problem.Domain.Axes.Select(a => Grid.TryGetValue(a.Name, out var n) ? n
-                                        : a.Name == problem.Domain.TimeAxis ? TimePoints : SpacePoints).ToArray();
+    public int[] CountsFor(Problem problem)
+    {
+        var counts = problem.Domain.Axes.Select(a => Grid.TryGetValue(a.Name, out var n) ? n
+                                                     : a.Name == problem.Domain.TimeAxis ? TimePoints : SpacePoints).ToArray();
+        for (int j = 0; j < counts.Length; j++)
+        {
+            if (counts[j] >= 1) continue;
+            var axis = problem.Domain.Axes[j].Name;
+            var key = Grid.ContainsKey(axis) ? $"evaluation.grid.{axis}" : axis == problem.Domain.TimeAxis ? "evaluation.time_points" : "evaluation.space_points";
+            throw new PinnException($"{key}: the evaluation grid needs at least 1 point along '{axis}', got {counts[j]}") { Key = key };
+        }
+        return counts;
+    }
 }
 
 public sealed record OutputOptions

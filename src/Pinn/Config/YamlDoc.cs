@@ -39,12 +39,12 @@ public sealed class YamlDoc
             // YamlDotNet's messages start with "(Line: …, Col: …)": the location goes in front instead.
             int close = msg.IndexOf("): ", StringComparison.Ordinal);
             if (msg.StartsWith("(Line", StringComparison.Ordinal) && close > 0) msg = msg[(close + 3)..];
-            throw new PinnException($"malformed YAML: {msg}", file, (int)e.Start.Line);
+            throw new PinnException($"malformed YAML: {msg}", file, YamlSyntax.Line(text, e));
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
             // YamlDotNet's scanner throws these on some malformed input instead of a YamlException.
-            throw new PinnException($"malformed YAML ({e.Message})", file);
+            throw YamlSyntax.Unlocated(text, file, e);
         }
         if (stream.Documents.Count == 0) return new YamlDoc(file, new YamlMappingNode());
         if (stream.Documents[0].RootNode is not YamlMappingNode root)

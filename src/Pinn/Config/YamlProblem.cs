@@ -53,7 +53,8 @@ public sealed class YamlProblem : Problem
             if (ranges.Count != 1) throw doc.Error(time.Node, "problem.time: give exactly one time coordinate, e.g. {t: [0, 1]}");
             Guard(doc, ranges[0].node, () => p.Time(ranges[0].lo, ranges[0].hi, ranges[0].name));
         }
-        var fieldsNode = s.Raw("fields") as YamlSequenceNode ?? throw doc.Error(s.Node, "problem.fields: expected a list of field names, e.g. [u]");
+        var fieldsNode = s.Raw("fields") as YamlSequenceNode
+                         ?? throw doc.Error(s.Raw("fields") ?? s.Node, "problem.fields: expected a list of field names, e.g. [u]");
         foreach (var f in fieldsNode.Children) p.Field(s.Scalar(f, "problem.fields"));
         if (s.SubSection("parameters") is { } ps)
             foreach (var (k, v) in ps.Node.Children)
@@ -187,7 +188,12 @@ public sealed class YamlProblem : Problem
             var name = s.Scalar(k, s.Path);
             if (v is not YamlSequenceNode seq || seq.Children.Count != 2)
                 throw s.Doc.Error(v, $"{s.Path}.{name}: expected a range [min, max]");
-            yield return (name, s.ToDouble(seq.Children[0], $"{s.Path}.{name}"), s.ToDouble(seq.Children[1], $"{s.Path}.{name}"), v);
+            double lo = s.ToDouble(seq.Children[0], $"{s.Path}.{name}"), hi = s.ToDouble(seq.Children[1], $"{s.Path}.{name}");
+            if (!double.IsFinite(lo) || !double.IsFinite(hi))
+                throw s.Doc.Error(v, $"{s.Path}.{name}: the range [{lo}, {hi}] of coordinate '{name}' is not finite");
+            if (!(hi > lo))
+                throw s.Doc.Error(v, $"{s.Path}.{name}: the range [{lo}, {hi}] of coordinate '{name}' is {(hi == lo ? "empty" : "reversed")} (give [min, max] with min < max)");
+            yield return (name, lo, hi, v);
         }
     }
 

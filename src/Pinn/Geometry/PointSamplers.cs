@@ -203,7 +203,7 @@ public static class SamplerFactory
             "uniform" => new UniformSampler(seed),
             "sobol" => new SobolSampler(),
             "lhs" or "latin_hypercube" => new LatinHypercubeSampler(seed),
-            _ => throw new PinnException($"unknown sampler '{kind}' (valid: {string.Join(", ", Kinds)})"),
+            _ => throw new PinnException($"training.sampler: unknown sampler '{kind}' (valid: {string.Join(", ", Kinds)})") { Key = "training.sampler" },
         };
     }
 }

@@ -18,9 +18,9 @@ public static class GpLoss
     public static IReadOnlyList<LossTerm> Terms(GridGpField gp, Problem problem, TrainingOptions options)
     {
         if (options.Causal.Enabled)
-            throw new PinnException("training.causal: causal weighting applies to sampled PINN/PIG batches, not to the GP solver's grid");
+            throw new PinnException("training.causal: causal weighting applies to sampled PINN/PIG batches, not to the GP solver's grid") { Key = "training.causal" };
         if (options.Balancing.Kind != "none")
-            throw new PinnException("training.balancing: the GP solver weighs its terms by learned noise precisions; remove balancing");
+            throw new PinnException("training.balancing: the GP solver weighs its terms by learned noise precisions; remove balancing") { Key = "training.balancing" };
         var masks = new GridMasks(gp.Axes, problem.Domain);
         var terms = new List<LossTerm> { new GpPriorTerm() };
 
@@ -153,7 +153,7 @@ internal sealed class GridMasks(IReadOnlyList<GridAxis> axes, Box domain)
     {
         var list = new List<long>();
         for (long i = 0; i < mask.LongLength; i++) if (mask[i]) list.Add(i);
-        if (list.Count == 0) throw new PinnException("GP: a loss term has no grid nodes (is the grid too small?)");
+        if (list.Count == 0) throw new PinnException("GP: a loss term has no grid nodes (is the grid too small?)") { Key = "model.grid" };
         return tensor(list.ToArray(), dtype: ScalarType.Int64, device: device);
     }
 }

@@ -33,11 +33,11 @@ public sealed class GridGpField : IFieldModel, IModelLoss
         _device = device;
         if (dtype != ScalarType.Float64)
             throw new PinnException("training.dtype: the GP solver needs float64 (its kernel matrices are too ill-conditioned for float32); " +
-                                    "remove the dtype setting or set dtype: float64");
+                                    "remove the dtype setting or set dtype: float64") { Key = "training.dtype" };
         Axes = _domain.Axes.Select(a => new GridAxis(a, options.GridFor(a.Name), device)).ToArray();
         Kernels = Axes.Select(a =>
         {
-            if (options.FrequencyProblem(a.Axis) is { } problem) throw new PinnException(problem);
+            if (options.FrequencyProblem(a.Axis) is { } problem) throw new PinnException(problem) { Key = "model.max_frequency" };
             return new SpectralMixtureKernel(options.Kernel, options.Components, options.MaxFrequencyFor(a.Axis.Name), dtype, device);
         }).ToArray();
         long[] shape = Axes.Select(a => (long)a.Count).ToArray();
@@ -47,7 +47,7 @@ public sealed class GridGpField : IFieldModel, IModelLoss
         NodeCount = shape.Aggregate(1L, (acc, n) => acc * n);
         if (options.SolveEvery > 0 && NodeCount * problem.Fields.Count > GpOptions.MaxDenseNodes)
             throw new PinnException($"model.solve_every: the Gauss–Newton solve is dense in the grid values, so it is limited to " +
-                                    $"{GpOptions.MaxDenseNodes} unknowns; this grid has {NodeCount * problem.Fields.Count} (set solve_every: 0)");
+                                    $"{GpOptions.MaxDenseNodes} unknowns; this grid has {NodeCount * problem.Fields.Count} (set solve_every: 0)") { Key = "model.solve_every" };
         Coordinates = Axes.Select((a, j) => GridCoordinate(j)).ToArray();
     }
 
@@ -116,7 +116,7 @@ public sealed class GridAxis : IDisposable
 {
     public GridAxis(Axis axis, int count, Device device)
     {
-        if (count < 3) throw new PinnException($"model.grid.{axis.Name}: a GP grid axis needs at least 3 points, got {count}");
+        if (count < 3) throw new PinnException($"model.grid.{axis.Name}: a GP grid axis needs at least 3 points, got {count}") { Key = $"model.grid.{axis.Name}" };
         Axis = axis;
         Count = count;
         Values = Box.Linspace(axis.Min, axis.Max, count);

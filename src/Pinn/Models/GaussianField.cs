@@ -69,21 +69,21 @@ public sealed partial class GaussianField : nn.Module<Tensor, Tensor>, IFieldMod
     static void Validate(GaussianFieldOptions o)
     {
         if (o.Channels < 1 || o.Count < 1)
-            throw new PinnException($"model.gaussians: channels and count must be ≥ 1, got channels {o.Channels}, count {o.Count}");
-        if (!(o.InitScale > 0)) throw new PinnException($"model.gaussians.init_scale must be > 0 (a fraction of the normalised box), got {o.InitScale}");
+            throw new PinnException($"model.gaussians: channels and count must be ≥ 1, got channels {o.Channels}, count {o.Count}") { Key = o.Channels < 1 ? "model.gaussians.channels" : "model.gaussians.count" };
+        if (!(o.InitScale > 0)) throw new PinnException($"model.gaussians.init_scale must be > 0 (a fraction of the normalised box), got {o.InitScale}") { Key = "model.gaussians.init_scale" };
         if (o.Covariance is not ("diagonal" or "full"))
-            throw new PinnException($"model.gaussians.covariance: unknown '{o.Covariance}' (use diagonal or full)");
+            throw new PinnException($"model.gaussians.covariance: unknown '{o.Covariance}' (use diagonal or full)") { Key = "model.gaussians.covariance" };
         if (o.HeadActivation is not ("tanh" or "sin"))
-            throw new PinnException($"model.gaussians.head_activation: unknown '{o.HeadActivation}' (use tanh or sin)");
-        if (o.Head.Any(h => h <= 0)) throw new PinnException($"model.gaussians.head must list positive widths, got [{string.Join(", ", o.Head)}]");
-        if (o.ChunkSize < 1) throw new PinnException($"model.gaussians.chunk_size must be ≥ 1, got {o.ChunkSize}");
-        if (o.Cutoff is { } c && !(c > 0)) throw new PinnException($"model.gaussians.cutoff must be > 0 (in σ), got {c}; leave it out for the exact sum");
+            throw new PinnException($"model.gaussians.head_activation: unknown '{o.HeadActivation}' (use tanh or sin)") { Key = "model.gaussians.head_activation" };
+        if (o.Head.Any(h => h <= 0)) throw new PinnException($"model.gaussians.head must list positive widths, got [{string.Join(", ", o.Head)}]") { Key = "model.gaussians.head" };
+        if (o.ChunkSize < 1) throw new PinnException($"model.gaussians.chunk_size must be ≥ 1, got {o.ChunkSize}") { Key = "model.gaussians.chunk_size" };
+        if (o.Cutoff is { } c && !(c > 0)) throw new PinnException($"model.gaussians.cutoff must be > 0 (in σ), got {c}; leave it out for the exact sum") { Key = "model.gaussians.cutoff" };
         if (o.Cutoff is not null && o.Covariance == "full")
-            throw new PinnException("model.gaussians.cutoff works with diagonal covariance only (the bins use per-axis σ); remove cutoff or use covariance: diagonal");
+            throw new PinnException("model.gaussians.cutoff works with diagonal covariance only (the bins use per-axis σ); remove cutoff or use covariance: diagonal") { Key = "model.gaussians.cutoff" };
         if (!(o.CutoffQuantile > 0 && o.CutoffQuantile <= 1))
-            throw new PinnException($"model.gaussians.cutoff_quantile must be in (0, 1], got {o.CutoffQuantile}");
+            throw new PinnException($"model.gaussians.cutoff_quantile must be in (0, 1], got {o.CutoffQuantile}") { Key = "model.gaussians.cutoff_quantile" };
         if (o.InitFrom is not null && o.Covariance != "full")
-            throw new PinnException("model.gaussians.init_from starts a full-covariance model from a diagonal run; set covariance: full");
+            throw new PinnException("model.gaussians.init_from starts a full-covariance model from a diagonal run; set covariance: full") { Key = "model.gaussians.init_from" };
     }
 
     /// <summary>k·N·(2d + 1) (+ k·N·d(d−1)/2 for full covariance) + the head's weights and biases (PAPERS.md §2: 97 for 4 → 16 → 1).</summary>

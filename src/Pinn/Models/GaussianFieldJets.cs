@@ -20,7 +20,7 @@ public sealed partial class GaussianField : IJetModel
 
     public Jet ForwardJet(Tensor points, IReadOnlyList<MultiIndex> set)
     {
-        if (_full) throw new PinnException("training.derivatives: jets need diagonal covariance; use autograd (or auto) with covariance: full");
+        if (_full) throw new PinnException("training.derivatives: jets need diagonal covariance; use autograd (or auto) with covariance: full") { Key = "training.derivatives" };
         var x = Normalise(points.detach());
         long n = x.shape[0];
         var blocks = new Dictionary<MultiIndex, List<Tensor>>();

@@ -20,7 +20,7 @@ public static class ModelFactory
             case "pig":
                 return PigFactory.Create(options.Gaussians, problem, dtype, device, seed);
             default:
-                throw new PinnException($"model.type: unknown model '{options.Type}' (available: mlp, modified_mlp, gp, pig)");
+                throw new PinnException($"model.type: unknown model '{options.Type}' (available: mlp, modified_mlp, gp, pig)") { Key = "model.type" };
         }
     }
 }

@@ -34,31 +34,31 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     public NeuralField(ModelOptions o, IReadOnlyList<Geometry.Axis> axes, int outputDim, int seed) : base("neural_field")
     {
         if (o.Layers.Count == 0 || o.Layers.Any(h => h <= 0))
-            throw new PinnException($"model.layers must list positive hidden widths, got [{string.Join(", ", o.Layers)}]");
+            throw new PinnException($"model.layers must list positive hidden widths, got [{string.Join(", ", o.Layers)}]") { Key = "model.layers" };
         bool modified = o.Type switch
         {
             "mlp" => false,
             "modified_mlp" => true,
-            _ => throw new PinnException($"model.type: unknown model '{o.Type}' (available: mlp, modified_mlp)"),
+            _ => throw new PinnException($"model.type: unknown model '{o.Type}' (available: mlp, modified_mlp)") { Key = "model.type" },
         };
         if (modified && o.Layers.Distinct().Count() != 1)
-            throw new PinnException($"model.layers: a modified MLP needs equal hidden widths, got [{string.Join(", ", o.Layers)}]");
+            throw new PinnException($"model.layers: a modified MLP needs equal hidden widths, got [{string.Join(", ", o.Layers)}]") { Key = "model.layers" };
         _activation = o.Activation switch
         {
             "tanh" => t => t.tanh(),
             "sin" => t => t.sin(),
-            _ => throw new PinnException($"model.activation: unknown activation '{o.Activation}' (use tanh or sin)"),
+            _ => throw new PinnException($"model.activation: unknown activation '{o.Activation}' (use tanh or sin)") { Key = "model.activation" },
         };
         _activationDerivatives = o.Activation == "tanh" ? Jet.TanhDerivatives : Jet.SinDerivatives;
         _tanh = o.Activation == "tanh";
         foreach (var name in o.Periodic.Keys.Where(n => axes.All(a => a.Name != n)))
-            throw new PinnException($"model.periodic: '{name}' is not a coordinate ({string.Join(", ", axes.Select(a => a.Name))})");
+            throw new PinnException($"model.periodic: '{name}' is not a coordinate ({string.Join(", ", axes.Select(a => a.Name))})") { Key = $"model.periodic.{name}" };
 
         _axes = axes.Select(a =>
         {
             if (o.Periodic.TryGetValue(a.Name, out var p))
             {
-                if (p.Harmonics < 1) throw new PinnException($"model.periodic.{a.Name}.harmonics must be ≥ 1");
+                if (p.Harmonics < 1) throw new PinnException($"model.periodic.{a.Name}.harmonics must be ≥ 1") { Key = $"model.periodic.{a.Name}.harmonics" };
                 return new AxisEmbedding(0, 1, 2 * Math.PI / (p.Period ?? a.Length), p.Harmonics);
             }
             return o.NormalizeInputs

@@ -21,18 +21,29 @@ public sealed class DataFileReference(string path, IReadOnlyDictionary<string, s
 
     string ArrayName(string name) => arrays is not null && arrays.TryGetValue(name, out var a) ? a : name;
 
+    /// <summary>
+    /// The file's points and values. Every error starts with the file's path and carries the config key
+    /// <c>problem.reference.file</c>, so a run reports the config line that names the file as well.
+    /// </summary>
     public ReferenceSolution Solve(Problem problem, IReadOnlyList<int> gridCounts)
     {
-        if (!File.Exists(Path)) throw new PinnException($"reference file not found: {Path}");
-        var coords = problem.Domain.CoordinateNames;
-        var fields = problem.Fields;
-        return System.IO.Path.GetExtension(Path).ToLowerInvariant() switch
+        try
         {
-            ".csv" => FromCsv(coords, fields),
-            ".npy" => FromNpy(coords, fields),
-            ".npz" => FromNpz(coords, fields),
-            var ext => throw new PinnException($"{Path}: unsupported reference file type '{ext}' (use .npy, .npz or .csv)"),
-        };
+            if (!File.Exists(Path)) throw new PinnException("file not found", Path);
+            var coords = problem.Domain.CoordinateNames;
+            var fields = problem.Fields;
+            return System.IO.Path.GetExtension(Path).ToLowerInvariant() switch
+            {
+                ".csv" => FromCsv(coords, fields),
+                ".npy" => FromNpy(coords, fields),
+                ".npz" => FromNpz(coords, fields),
+                var ext => throw new PinnException($"{Path}: unsupported reference file type '{ext}' (use .npy, .npz or .csv)"),
+            };
+        }
+        catch (PinnException e) when (e.Key is null)
+        {
+            throw new PinnException($"reference file {e.Message}", inner: e) { Key = "problem.reference.file" };
+        }
     }
 
     ReferenceSolution FromCsv(IReadOnlyList<string> coords, IReadOnlyList<string> fields)
@@ -68,7 +79,7 @@ public sealed class DataFileReference(string path, IReadOnlyDictionary<string, s
             var key = ArrayName(name);
             return all.TryGetValue(key, out var a)
                 ? a
-                : throw new PinnException($"{Path}: no array '{key}' for '{name}' (arrays: {string.Join(", ", all.Keys)})");
+                : throw new PinnException($"{Path}: no array '{key}'{(key == name ? "" : $" for '{name}'")} (arrays: {string.Join(", ", all.Keys)})");
         }
         var axes = coords.Select(c => Get(c).Data).ToArray();
         var fieldArrays = fields.Select(Get).ToArray();
@@ -108,13 +119,13 @@ public sealed class DataFileReference(string path, IReadOnlyDictionary<string, s
         return r;
     }
 
-    static double[,] Columns(double[][] cols)
+    double[,] Columns(double[][] cols)
     {
         int n = cols[0].Length;
         var a = new double[n, cols.Length];
         for (int j = 0; j < cols.Length; j++)
         {
-            if (cols[j].Length != n) throw new PinnException("reference columns have different lengths");
+            if (cols[j].Length != n) throw new PinnException($"{Path}: the coordinate and field arrays have different lengths ({n} and {cols[j].Length})");
             for (int i = 0; i < n; i++) a[i, j] = cols[j][i];
         }
         return a;

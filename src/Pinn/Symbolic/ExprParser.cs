@@ -44,7 +44,7 @@ public sealed class ExprParser
         int eq = text.IndexOf('=');
         if (eq < 0) return Parse(text);
         if (text.IndexOf('=', eq + 1) >= 0)
-            throw new ExprParseException("more than one '=' in equation", text.IndexOf('=', eq + 1) + 1);
+            throw new ExprParseException("more than one '='", text.IndexOf('=', eq + 1) + 1);
         var lhs = Parse(text[..eq], 0, text);
         var rhs = Parse(text[(eq + 1)..], eq + 1, text);
         return new Equation(lhs, rhs);

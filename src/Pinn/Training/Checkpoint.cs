@@ -55,26 +55,98 @@ public sealed class Checkpoint
         return new Checkpoint(state, ms.ToArray());
     }
 
-    /// <summary>Puts the parameters (and optimiser moments) back.</summary>
+    /// <summary>The folder this checkpoint was loaded from (null for an in-memory snapshot).</summary>
+    public string? Dir { get; private init; }
+
+    /// <summary>
+    /// Puts the parameters (and optimiser moments) back. Every tensor's dtype and shape are checked against
+    /// the model before anything is copied, so a checkpoint written by another architecture (run.yaml's
+    /// model edited, or another run's checkpoint copied in) is an error naming the parameter, not a half-loaded model.
+    /// </summary>
     public void Restore(IFieldModel model, TorchSharp.Modules.OptimizerHelper? optimizer)
+    {
+        var ps = model.TrainableParameters;
+        Check(model, ps);
+        using var ms = new MemoryStream(Tensors);
+        using var r = new BinaryReader(ms);
+        r.ReadInt32();
+        try
+        {
+            using (no_grad())
+            {
+                foreach (var p in ps)
+                {
+                    using var scope = NewDisposeScope();
+                    var t = zeros(p.shape, dtype: p.dtype);
+                    t.Load(r);
+                    p.copy_(t.to(p.device));
+                }
+            }
+            bool hasOptimizer = r.ReadBoolean();
+            if (hasOptimizer && optimizer is not null) optimizer.load_state_dict(r);
+        }
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidOperationException)
+        {
+            throw Error($"the optimiser state does not fit this model or is corrupt ({e.Message})", inner: e);
+        }
+    }
+
+    /// <summary>Walks the tensor headers (TorchSharp's format: LEB128 dtype, rank, dims, then the raw values) against the model's parameters.</summary>
+    void Check(IFieldModel model, IReadOnlyList<TorchSharp.Modules.Parameter> ps)
     {
         using var ms = new MemoryStream(Tensors);
         using var r = new BinaryReader(ms);
-        var ps = model.TrainableParameters;
-        int n = r.ReadInt32();
-        if (n != ps.Count) throw new PinnException($"checkpoint has {n} parameter tensors, the model has {ps.Count} (was the model changed?)");
-        using (no_grad())
+        try
         {
-            foreach (var p in ps)
+            int n = r.ReadInt32();
+            if (n != ps.Count)
+                throw Error($"it holds {n} parameter tensors, the model has {ps.Count}: it was written by a different model " +
+                            "(was the model section of run.yaml changed, or another run's checkpoint copied in?)");
+            for (int i = 0; i < ps.Count; i++)
             {
-                using var scope = NewDisposeScope();
-                var t = zeros(p.shape, dtype: p.dtype);
-                t.Load(r);
-                p.copy_(t.to(p.device));
+                var p = ps[i];
+                var dtype = (ScalarType)Leb128(r);
+                var shape = new long[Leb128(r)];
+                for (int k = 0; k < shape.Length; k++) shape[k] = Leb128(r);
+                if (dtype != p.dtype)
+                    throw Error($"parameter {Name(model, p, i)} is {dtype} in the checkpoint but {p.dtype} in the model (was training.dtype changed?)");
+                if (!shape.SequenceEqual(p.shape))
+                    throw Error($"parameter {Name(model, p, i)} has shape [{string.Join(", ", shape)}] in the checkpoint but " +
+                                $"[{string.Join(", ", p.shape)}] in the model: it was written by a different model " +
+                                "(was the model section of run.yaml changed, or another run's checkpoint copied in?)");
+                long bytes = p.numel() * p.ElementSize;
+                if (ms.Length - ms.Position < bytes) throw new EndOfStreamException();
+                ms.Position += bytes;
             }
         }
-        bool hasOptimizer = r.ReadBoolean();
-        if (hasOptimizer && optimizer is not null) optimizer.load_state_dict(r);
+        catch (EndOfStreamException)
+        {
+            throw Error("truncated or corrupt: it ends before the parameters it lists");
+        }
+    }
+
+    PinnException Error(string message, Exception? inner = null) =>
+        new(message, Dir is null ? "checkpoint" : Path.Combine(Dir, "state.bin"), inner: inner);
+
+    static long Leb128(BinaryReader r)
+    {
+        long v = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            if (shift > 63) throw new EndOfStreamException();
+            byte b = r.ReadByte();
+            v |= (long)(b & 0x7f) << shift;
+            if ((b & 0x80) == 0) return v;
+        }
+    }
+
+    /// <summary>The parameter's registered name (e.g. 'hidden.0.weight') where the model is a module, else its position.</summary>
+    static string Name(IFieldModel model, TorchSharp.Modules.Parameter p, int index)
+    {
+        if (model is nn.Module m)
+            foreach (var (name, q) in m.named_parameters())
+                if (ReferenceEquals(q, p) || q.Handle == p.Handle) return $"'{name}'";
+        return $"#{index + 1}";
     }
 
     const string TensorFile = "state.bin", StateFile = "state.json", Writing = ".tmp", Replaced = ".old";
@@ -118,6 +190,8 @@ public sealed class Checkpoint
     {
         foreach (var candidate in new[] { dir, dir + Writing, dir + Replaced })
             if (TryRead(candidate) is { } checkpoint) return checkpoint;
+        var json = Path.Combine(dir, StateFile);
+        if (File.Exists(json)) ThrowUnreadable(json); // no complete copy anywhere: say what is wrong with this one
         throw new PinnException($"no checkpoint in {dir}");
     }
 
@@ -130,10 +204,25 @@ public sealed class Checkpoint
         try
         {
             var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllBytes(json), Json);
-            return state is null ? null : new Checkpoint(state, File.ReadAllBytes(bin));
+            return state is null ? null : new Checkpoint(state, File.ReadAllBytes(bin)) { Dir = dir };
         }
         catch (JsonException) { return null; } // cut short while being written
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; } // deleted meanwhile by a running Save
+    }
+
+    static void ThrowUnreadable(string json)
+    {
+        try
+        {
+            _ = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(json), Json)
+                ?? throw new PinnException("unreadable checkpoint state (null)", json);
+        }
+        catch (JsonException e)
+        {
+            // JsonException's LineNumber is 0-based; its message ends with a path and position we already give.
+            var what = e.Message.Split(" Path:")[0].Split(" LineNumber:")[0];
+            throw new PinnException($"unreadable checkpoint state at {e.Path ?? "$"}: {what}", json, e.LineNumber is { } l ? (int)l + 1 : null, e);
+        }
     }
 
     /// <summary>After a crash between Save's renames: moves the newest complete checkpoint back to <paramref name="dir"/>.</summary>

@@ -79,7 +79,7 @@ public static class DerivativeEngine
     {
         var jets = model as IJetModel;
         if (engine == "jet" && jets is null)
-            throw new PinnException($"training.derivatives: jet is implemented for the mlp, modified_mlp and pig (diagonal) models, not for '{model.GetType().Name}'; use autograd or auto");
+            throw new PinnException($"training.derivatives: jet is implemented for the mlp, modified_mlp and pig (diagonal) models, not for '{model.GetType().Name}'; use autograd or auto") { Key = "training.derivatives" };
         var needed = Needed(problem);
         int order = needed.Max(m => m.Order);
         bool useJet = engine switch

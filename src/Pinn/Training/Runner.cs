@@ -1,5 +1,8 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Pinn.Config;
 using Pinn.Models;
+using Pinn.References;
 using Pinn.Reporting;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,8 +13,11 @@ public sealed record RunOutcome(string Directory, TrainingResult Result, RunConf
 
 /// <summary>
 /// One run end to end: device and seed, reference, model, training, and the run directory.
-/// Results are written even when training diverges or is interrupted; the caller reports
-/// <see cref="TrainingResult.Status"/>.
+/// Everything that can reject the input (device, reference file, model options, loss-term keys, a
+/// checkpoint that does not fit the model) is checked before the run directory is created or opened, so
+/// bad input leaves nothing behind. Results are written even when training diverges or is interrupted;
+/// the caller reports <see cref="TrainingResult.Status"/>. A run that fails after its folder exists
+/// writes metrics.json with status "failed" and the error before the error propagates.
 /// </summary>
 public static class Runner
 {
@@ -19,8 +25,9 @@ public static class Runner
 
     public static RunOutcome Run(RunConfig cfg, ITrainingObserver? display = null, CancellationToken cancel = default)
     {
+        using var run = PreparedRun.Create(cfg, resume: null, display);
         using var dir = RunDirectory.Create(cfg);
-        return Execute(cfg, dir, resume: null, display, cancel);
+        return run.Execute(dir, cancel);
     }
 
     /// <summary>
@@ -33,63 +40,166 @@ public static class Runner
     {
         var yaml = Path.Combine(runDir, "run.yaml");
         if (!File.Exists(yaml)) throw new PinnException($"{runDir} is not a run directory (no run.yaml)");
-        var cfg = RunConfigLoader.Load(yaml, catalog, overrides);
+        var cfg = ConfigLocation.Load(yaml, catalog, overrides);
         var checkpoint = Checkpoint.Load(Path.Combine(runDir, CheckpointFolder));
-        using var dir = RunDirectory.Open(runDir, checkpoint.State);
-        return Execute(cfg, dir, checkpoint, display, cancel);
+        using var run = PreparedRun.Create(cfg, checkpoint, display);
+        using var dir = RunDirectory.Open(runDir, checkpoint.State); // trims log.csv: only once the checkpoint is known to fit
+        return run.Execute(dir, cancel);
     }
 
-    static RunOutcome Execute(RunConfig cfg, RunDirectory dir, Checkpoint? resume, ITrainingObserver? display, CancellationToken cancel)
+    /// <summary>A run with its device, reference, model and trainer built and checked, and nothing written yet.</summary>
+    sealed class PreparedRun : IDisposable
     {
-        var t = cfg.Training;
-        var device = RunDevice.Resolve(t.Device);
-        var dtype = RunDevice.ResolveDType(t.DType);
-        if (t.Threads > 0) set_num_threads(t.Threads);
-        manual_seed(t.Seed);
-        string deviceName = device.type == DeviceType.CUDA ? "cuda" : "cpu";
+        readonly RunConfig _cfg;
+        readonly Checkpoint? _resume;
+        readonly ITrainingObserver? _display;
+        readonly LogRecorder _log;
+        Device _device = null!;
+        ScalarType _dtype;
+        string _deviceName = "cpu";
+        ReferenceSolution? _reference;
+        ReferenceComparison? _comparison;
+        IFieldModel? _model;
+        Trainer? _trainer;
 
-        var problem = cfg.Problem;
-        var reference = problem.Reference?.Solve(problem, cfg.Evaluation.CountsFor(problem));
-        var comparison = reference is null ? null : new ReferenceComparison(reference);
-
-        using var model = ModelFactory.Create(cfg.Model, problem, dtype, device, cfg.Training.Seed);
-        dir.WriteConfig(cfg);
-        dir.SetFields(problem.Fields);
-        var what = resume is null ? "" : $", resuming at {resume.State.Phase} step {resume.State.Step}";
-        display?.OnStart($"{problem.Name}: {model.Describe()}, {t.Steps} Adam + {t.LbfgsSteps} L-BFGS steps, {t.DType} on {deviceName} ({get_num_threads()} threads){what} → {dir.Path}");
-
-        var log = new LogRecorder(dir, display);
-        TrainingResult result;
-        IFieldModel evaluated = model;
-        if (t.TimeWindows > 1)
+        PreparedRun(RunConfig cfg, Checkpoint? resume, ITrainingObserver? display)
         {
-            if (resume is not null) throw new PinnException("--resume is not supported for time-marching runs (training.time_windows > 1)");
-            (evaluated, result) = TimeMarching.Train(problem, cfg.Model, t, dtype, device, comparison, log, cancel);
-        }
-        else
-        {
-            using var trainer = new Trainer(problem, model, t, dtype, device, comparison, log, Path.Combine(dir.Path, CheckpointFolder));
-            result = trainer.Train(resume, cancel);
+            _cfg = cfg;
+            _resume = resume;
+            _display = display;
+            _log = new LogRecorder(display);
         }
 
-        dir.WriteMetrics(cfg, result, deviceName, t.DType, problem.Reference?.Description);
-        if (reference is not null && result.Status is "completed" or "interrupted")
+        public static PreparedRun Create(RunConfig cfg, Checkpoint? resume, ITrainingObserver? display)
         {
-            var predicted = ReferenceComparison.Predict(evaluated, reference.Points, dtype, device);
-            dir.WritePrediction(reference, predicted);
-            dir.CloseLog();
-            RunPlots.Write(dir.Path, problem.Name, reference, predicted, problem.Domain.TimeAxis, result.Error);
+            var run = new PreparedRun(cfg, resume, display);
+            try
+            {
+                ConfigLocation.Guard(cfg.Source, run.Build);
+                return run;
+            }
+            catch
+            {
+                run.Dispose();
+                throw;
+            }
         }
-        if (!ReferenceEquals(evaluated, model)) evaluated.Dispose();
-        return new RunOutcome(dir.Path, result, cfg);
+
+        void Build()
+        {
+            var t = _cfg.Training;
+            var problem = _cfg.Problem;
+            _device = RunDevice.Resolve(t.Device);
+            _dtype = RunDevice.ResolveDType(t.DType);
+            if (t.Threads > 0) set_num_threads(t.Threads);
+            manual_seed(t.Seed);
+            _deviceName = _device.type == DeviceType.CUDA ? "cuda" : "cpu";
+
+            _reference = problem.Reference?.Solve(problem, _cfg.Evaluation.CountsFor(problem));
+            _comparison = _reference is null ? null : new ReferenceComparison(_reference);
+            _model = ModelFactory.Create(_cfg.Model, problem, _dtype, _device, t.Seed);
+            if (_resume is not null)
+            {
+                if (t.TimeWindows > 1)
+                    throw new PinnException("--resume is not supported for time-marching runs (training.time_windows > 1)") { Key = "training.time_windows" };
+                _resume.Restore(_model, optimizer: null); // the trainer restores again with its optimiser; this checks the fit
+            }
+            if (t.TimeWindows <= 1) _trainer = new Trainer(problem, _model, t, _dtype, _device, _comparison, _log);
+            else TimeMarching.Check(problem, _model, t, _dtype, _device); // it builds one trainer per window itself
+        }
+
+        public RunOutcome Execute(RunDirectory dir, CancellationToken cancel)
+        {
+            try
+            {
+                return ConfigLocation.Guard(_cfg.Source, () => Train(dir, cancel));
+            }
+            catch (Exception e)
+            {
+                RecordFailure(dir, e);
+                throw;
+            }
+        }
+
+        RunOutcome Train(RunDirectory dir, CancellationToken cancel)
+        {
+            var t = _cfg.Training;
+            var problem = _cfg.Problem;
+            var model = _model!;
+            dir.WriteConfig(_cfg);
+            dir.SetFields(problem.Fields);
+            _log.Dir = dir;
+            var what = _resume is null ? "" : $", resuming at {_resume.State.Phase} step {_resume.State.Step}";
+            _display?.OnStart($"{problem.Name}: {model.Describe()}, {t.Steps} Adam + {t.LbfgsSteps} L-BFGS steps, {t.DType} on {_deviceName} ({get_num_threads()} threads){what} → {dir.Path}");
+
+            TrainingResult result;
+            IFieldModel evaluated = model;
+            if (_trainer is null)
+            {
+                (evaluated, result) = TimeMarching.Train(problem, _cfg.Model, t, _dtype, _device, _comparison, _log, cancel);
+            }
+            else
+            {
+                _trainer.CheckpointDir = Path.Combine(dir.Path, CheckpointFolder);
+                result = _trainer.Train(_resume, cancel);
+            }
+
+            try
+            {
+                dir.WriteMetrics(_cfg, result, _deviceName, t.DType, problem.Reference?.Description);
+                if (_reference is not null && result.Status is "completed" or "interrupted")
+                {
+                    var predicted = ReferenceComparison.Predict(evaluated, _reference.Points, _dtype, _device);
+                    dir.WritePrediction(_reference, predicted);
+                    dir.CloseLog();
+                    RunPlots.Write(dir.Path, problem.Name, _reference, predicted, problem.Domain.TimeAxis, result.Error);
+                }
+            }
+            finally
+            {
+                if (!ReferenceEquals(evaluated, model)) evaluated.Dispose();
+            }
+            return new RunOutcome(dir.Path, result, _cfg);
+        }
+
+        /// <summary>metrics.json with status "failed" and the error, so no run folder is left without a status.</summary>
+        void RecordFailure(RunDirectory dir, Exception e)
+        {
+            try
+            {
+                var failed = new TrainingResult(_resume?.State.Step ?? 0, 0, 0, double.NaN, "failed", null,
+                                                _model?.Describe() ?? "", _model?.ParameterCount ?? 0);
+                dir.WriteMetrics(_cfg, failed, _deviceName, _cfg.Training.DType, _cfg.Problem.Reference?.Description);
+                var path = Path.Combine(dir.Path, "metrics.json");
+                var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+                json["error"] = e is PinnException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+                File.WriteAllText(path, json.ToJsonString(new JsonSerializerOptions
+                {
+                    WriteIndented = true,
+                    Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+                }));
+            }
+            catch (Exception io) when (io is IOException or UnauthorizedAccessException or JsonException)
+            {
+                // The original error is the one to report; a folder we cannot write to cannot say more.
+            }
+        }
+
+        public void Dispose()
+        {
+            _trainer?.Dispose();
+            _model?.Dispose();
+        }
     }
 
-    /// <summary>Writes each log row to the run directory, keeps it for the plots, and forwards to the display.</summary>
-    sealed class LogRecorder(RunDirectory dir, ITrainingObserver? display) : ITrainingObserver
+    /// <summary>Writes each log row to the run directory (once it exists), keeps it for the plots, and forwards to the display.</summary>
+    sealed class LogRecorder(ITrainingObserver? display) : ITrainingObserver
     {
+        public RunDirectory? Dir { get; set; }
+
         public void OnLog(LogEntry e)
         {
-            dir.OnLog(e);
+            Dir?.OnLog(e);
             display?.OnLog(e);
         }
 
@@ -121,15 +231,18 @@ public static class RunEvaluator
     {
         var yaml = Path.Combine(runDir, "run.yaml");
         if (!File.Exists(yaml)) throw new PinnException($"{runDir} is not a run directory (no run.yaml)");
-        var cfg = RunConfigLoader.Load(yaml, catalog);
+        var cfg = ConfigLocation.Load(yaml, catalog);
         var checkpoint = Checkpoint.Load(Path.Combine(runDir, Runner.CheckpointFolder));
-        var problem = cfg.Problem;
-        var reference = problem.Reference?.Solve(problem, cfg.Evaluation.CountsFor(problem))
-                        ?? throw new PinnException($"problem '{problem.Name}' has no reference to evaluate against");
-        var device = RunDevice.Resolve(cfg.Training.Device);
-        var dtype = RunDevice.ResolveDType(cfg.Training.DType);
-        using var model = ModelFactory.Create(cfg.Model, problem, dtype, device, cfg.Training.Seed);
-        checkpoint.Restore(model, optimizer: null);
-        return (cfg, new ReferenceComparison(reference).Measure(model, dtype, device), checkpoint.State);
+        return ConfigLocation.Guard(cfg.Source, () =>
+        {
+            var problem = cfg.Problem;
+            var reference = problem.Reference?.Solve(problem, cfg.Evaluation.CountsFor(problem))
+                            ?? throw new PinnException($"problem '{problem.Name}' has no reference to evaluate against");
+            var device = RunDevice.Resolve(cfg.Training.Device);
+            var dtype = RunDevice.ResolveDType(cfg.Training.DType);
+            using var model = ModelFactory.Create(cfg.Model, problem, dtype, device, cfg.Training.Seed);
+            checkpoint.Restore(model, optimizer: null);
+            return (cfg, new ReferenceComparison(reference).Measure(model, dtype, device), checkpoint.State);
+        });
     }
 }

@@ -18,11 +18,25 @@ namespace Pinn.Training;
 /// </summary>
 public static class TimeMarching
 {
+    /// <summary>
+    /// Builds (and drops) the first window's trainer, so options it would reject (an unknown batch key, say)
+    /// are reported before a run starts; it draws no points and no random numbers.
+    /// </summary>
+    public static void Check(Problem problem, IFieldModel model, TrainingOptions options, ScalarType dtype, Device device)
+    {
+        var time = TimeAxis(problem);
+        var window = new TimeWindowProblem(problem, time.Min, time.Min + time.Length / options.TimeWindows, keepInitialConditions: true);
+        using var trainer = new Trainer(window, model, options, dtype, device);
+    }
+
+    static Geometry.Axis TimeAxis(Problem problem) =>
+        problem.Domain[problem.Domain.TimeAxis ?? throw new PinnException($"training.time_windows: problem '{problem.Name}' has no time coordinate") { Key = "training.time_windows" }];
+
     public static (IFieldModel Model, TrainingResult Result) Train(
         Problem problem, ModelOptions modelOptions, TrainingOptions options, ScalarType dtype, Device device,
         ReferenceComparison? comparison, ITrainingObserver? observer, CancellationToken cancel)
     {
-        var time = problem.Domain[problem.Domain.TimeAxis ?? throw new PinnException($"training.time_windows: problem '{problem.Name}' has no time coordinate")];
+        var time = TimeAxis(problem);
         int n = options.TimeWindows;
         var windows = new List<(double Lo, double Hi, IFieldModel Model)>();
         int adam = 0, lbfgs = 0, recoveries = 0;

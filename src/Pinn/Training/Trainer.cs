@@ -46,7 +46,6 @@ public sealed class Trainer : IDisposable
     readonly Device _device;
     readonly List<PointSet> _sets = [];
     readonly Dictionary<string, Tensor> _parameters = [];
-    readonly string? _checkpointDir;
     readonly Func<Tensor, Tensor>? _initialData;
 
     public Trainer(Problem problem, IFieldModel model, TrainingOptions options, ScalarType dtype, Device device,
@@ -54,7 +53,7 @@ public sealed class Trainer : IDisposable
                    Func<Tensor, Tensor>? initialData = null)
     {
         NativeRuntime.Tune();
-        _checkpointDir = checkpointDir;
+        CheckpointDir = checkpointDir;
         _initialData = initialData;
         _problem = problem;
         _model = model;
@@ -63,12 +62,20 @@ public sealed class Trainer : IDisposable
         _device = device;
         _comparison = comparison;
         _observer = observer;
+        foreach (var (k, n) in options.Batch.Where(kv => kv.Value <= 0))
+            throw new PinnException($"training.batch.{k}: a batch needs at least 1 point, got {n}") { Key = $"training.batch.{k}" };
         foreach (var (name, value) in problem.ParameterValues)
             _parameters[name] = tensor(value, dtype: dtype, device: device);
         Terms = model is IModelLoss own ? own.CreateTerms(problem, options) : BuildTerms();
         if (model is not IModelLoss) CheckKeys("training.batch", options.Batch.Keys); // a GP has its grid, not batches
         CheckKeys("training.weights", options.Weights.Keys);
+        if (Terms.OfType<CausalResidualTerm>().FirstOrDefault() is { } causal && causal.Points.Count < options.Causal.Chunks)
+            throw new PinnException($"training.causal.chunks: {options.Causal.Chunks} time chunks need at least as many interior points, " +
+                                    $"the batch has {causal.Points.Count} (raise training.batch.pde or lower chunks)") { Key = "training.causal.chunks" };
     }
+
+    /// <summary>Where checkpoints are written (none when null); settable so a run can build its trainer before its folder exists.</summary>
+    public string? CheckpointDir { get; set; }
 
     /// <summary>A batch size or weight for a term that does not exist is a typo, not a no-op.</summary>
     void CheckKeys(string what, IEnumerable<string> keys)
@@ -79,7 +86,7 @@ public sealed class Trainer : IDisposable
             var hint = Symbolic.ExprParser.Suggest(k, valid);
             throw new PinnException($"{what}: '{k}' is not a loss term of problem '{_problem.Name}'" +
                                     (hint is null ? "" : $" (did you mean '{hint}'?)") +
-                                    $"; terms: {string.Join(", ", Terms.Select(t => t.Name))}; kinds: pde, ic, bc");
+                                    $"; terms: {string.Join(", ", Terms.Select(t => t.Name))}; kinds: pde, ic, bc") { Key = $"{what}.{k}" };
         }
     }
 
@@ -127,7 +134,7 @@ public sealed class Trainer : IDisposable
         if (_options.Causal.Enabled)
         {
             if (domain.TimeAxis is null)
-                throw new PinnException($"training.causal: problem '{_problem.Name}' has no time coordinate to order the residuals by");
+                throw new PinnException($"training.causal: problem '{_problem.Name}' has no time coordinate to order the residuals by") { Key = "training.causal" };
             var initial = terms.OfType<ResidualTerm>().Where(t => t.Points.Region.Kind == RegionKind.Initial).ToList();
             terms.Insert(0, new CausalResidualTerm(pdeTerms.Select(t => t.Residual).ToList(), pdeTerms[0].Points,
                                                    domain.IndexOf(domain.TimeAxis), new CausalWeighting(_options.Causal),
@@ -300,8 +307,8 @@ public sealed class Trainer : IDisposable
 
     void Save(TrainerState state, TorchSharp.Modules.OptimizerHelper? optimizer = null)
     {
-        if (_checkpointDir is null) return;
-        Checkpoint.Capture(state, _model, optimizer ?? _currentOptimizer).Save(_checkpointDir);
+        if (CheckpointDir is null) return;
+        Checkpoint.Capture(state, _model, optimizer ?? _currentOptimizer).Save(CheckpointDir);
     }
 
     /// <summary>A fresh per-step view of the model (one forward pass and derivative cache per batch).</summary>
