@@ -45,14 +45,16 @@ public static class Runner
         var device = RunDevice.Resolve(t.Device);
         var dtype = RunDevice.ResolveDType(t.DType);
         if (t.Threads > 0) set_num_threads(t.Threads);
-        manual_seed(t.Seed);
         string deviceName = device.type == DeviceType.CUDA ? "cuda" : "cpu";
 
         var problem = cfg.Problem;
         var reference = problem.Reference?.Solve(problem, cfg.Evaluation.CountsFor(problem));
         var comparison = reference is null ? null : new ReferenceComparison(reference);
 
-        using var model = ModelFactory.Create(cfg.Model, problem, dtype, device, cfg.Training.Seed);
+        // One stream for the run's models, in build order: time-marching windows draw after this model, as they
+        // did from the global generator; nothing in a run draws from libtorch's global generator.
+        using var initialisation = Initialisation.Generator(t.Seed);
+        using var model = ModelFactory.Create(cfg.Model, problem, dtype, device, t.Seed, initialisation);
         dir.WriteConfig(cfg, deviceName, t.DType);
         dir.SetFields(problem.Fields);
         var what = resume is null ? "" : $", resuming at {resume.State.Phase} step {resume.State.Step}";
@@ -64,7 +66,7 @@ public static class Runner
         if (t.TimeWindows > 1)
         {
             if (resume is not null) throw new PinnException("--resume is not supported for time-marching runs (training.time_windows > 1)");
-            (evaluated, result) = TimeMarching.Train(problem, cfg.Model, t, dtype, device, comparison, log, cancel);
+            (evaluated, result) = TimeMarching.Train(problem, cfg.Model, t, dtype, device, comparison, log, cancel, initialisation);
         }
         else
         {
