@@ -63,7 +63,6 @@ public sealed class DerivativeEngineBenchmark : IBenchmarkSuite
         var problem = new Burgers1D(); // only its domain: x ∈ [−1, 1], t ∈ [0, 1]
         foreach (var dtype in PinnCases.DTypes)
         {
-            manual_seed(0);
             using var model = ModelFactory.Create(new ModelOptions { Layers = Layers }, problem, dtype, CPU, seed: 0);
             using var points = RandomPoints(problem.Domain, dtype);
             foreach (var engine in Engines)

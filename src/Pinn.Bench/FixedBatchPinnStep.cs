@@ -26,7 +26,6 @@ public sealed class FixedBatchPinnStep : IDisposable
     {
         _problem = problem;
         DType = dtype;
-        manual_seed(seed); // Glorot draws come from libtorch's global generator: seed it as Runner does, so loss0 reproduces
         Model = ModelFactory.Create(new ModelOptions { Layers = layers }, problem, dtype, CPU, seed);
         var options = new TrainingOptions
         {

@@ -39,7 +39,6 @@ public sealed class MemoryStabilityBenchmark : IBenchmarkSuite
         int[] marks = options.Quick ? [100, 1000, 3000] : [100, 1000, 5000, 10_000];
         var problem = new Burgers1D();
         PeakMemory.Reset();
-        manual_seed(0);
         using var model = ModelFactory.Create(new ModelOptions { Layers = Layers }, problem, ScalarType.Float32, CPU, seed: 0);
         var training = new TrainingOptions
         {

@@ -28,7 +28,9 @@ public sealed partial class GaussianField : nn.Module<Tensor, Tensor>, IFieldMod
     readonly Func<Tensor, Tensor> _activation;
     readonly bool _full;
 
-    public GaussianField(GaussianFieldOptions o, IReadOnlyList<Geometry.Axis> axes, int outputDim, int seed) : base("gaussian_field")
+    /// <param name="seed">Seeds the means and weights and, unless <paramref name="generator"/> is given, the head.</param>
+    /// <param name="generator">Draw the head's weights from this stream (a run's models share one); default: a fresh generator for <paramref name="seed"/>.</param>
+    public GaussianField(GaussianFieldOptions o, IReadOnlyList<Geometry.Axis> axes, int outputDim, int seed, Generator? generator = null) : base("gaussian_field")
     {
         Validate(o);
         _o = o;
@@ -56,13 +58,15 @@ public sealed partial class GaussianField : nn.Module<Tensor, Tensor>, IFieldMod
         register_parameter("weights", new TorchParameter(tensor(w, dtype: ScalarType.Float64)));
         if (_full) register_parameter("shear", new TorchParameter(zeros(g, Math.Max(1, d * (d - 1) / 2), dtype: ScalarType.Float64)));
 
+        using var own = generator is null ? Initialisation.Generator(seed) : null;
+        var stream = generator ?? own!;
         int prev = o.Channels;
         foreach (var h in o.Head)
         {
-            _head.Add(NeuralField.GlorotLinear(prev, h));
+            _head.Add(Initialisation.GlorotLinear(prev, h, stream));
             prev = h;
         }
-        _head.Add(NeuralField.GlorotLinear(prev, outputDim));
+        _head.Add(Initialisation.GlorotLinear(prev, outputDim, stream));
         RegisterComponents();
     }
 

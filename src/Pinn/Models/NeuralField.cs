@@ -9,7 +9,8 @@ namespace Pinn.Models;
 /// <summary>
 /// The PINN network: input embedding (affine map of each coordinate onto [−1, 1], or an exact
 /// periodic embedding; optional random Fourier features), then a plain MLP or a modified MLP, with
-/// tanh or sine activations and Glorot-normal initialisation (Glorot &amp; Bengio 2010).
+/// tanh or sine activations and Glorot-uniform initialisation (Glorot &amp; Bengio 2010), drawn from the
+/// model's own generator (<see cref="Initialisation"/>).
 /// Modified MLP (Wang, Teng &amp; Perdikaris 2021, as in PAPERS.md §1): U = σ(XW_u + b_u),
 /// V = σ(XW_v + b_v), and each hidden layer Z = σ(HW + b), H ← (1 − Z) ⊙ U + Z ⊙ V.
 /// </summary>
@@ -31,7 +32,9 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
         public int Width => Harmonics > 0 ? 2 * Harmonics : 1;
     }
 
-    public NeuralField(ModelOptions o, IReadOnlyList<Geometry.Axis> axes, int outputDim, int seed) : base("neural_field")
+    /// <param name="seed">Seeds the Fourier features and, unless <paramref name="generator"/> is given, the weights.</param>
+    /// <param name="generator">Draw the weights from this stream (a run's models share one); default: a fresh generator for <paramref name="seed"/>.</param>
+    public NeuralField(ModelOptions o, IReadOnlyList<Geometry.Axis> axes, int outputDim, int seed, Generator? generator = null) : base("neural_field")
     {
         if (o.Layers.Count == 0 || o.Layers.Any(h => h <= 0))
             throw new PinnException($"model.layers must list positive hidden widths, got [{string.Join(", ", o.Layers)}]") { Key = "model.layers" };
@@ -76,9 +79,11 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
             width = 2 * o.FourierFeatures;
         }
 
+        using var own = generator is null ? Initialisation.Generator(seed) : null;
+        var stream = generator ?? own!;
         nn.Module<Tensor, Tensor> Dense(int inputs, int outputs) => o.WeightFactorization is { } rwf
-            ? new FactorizedLinear(inputs, outputs, rwf.Mean, rwf.Std)
-            : GlorotLinear(inputs, outputs);
+            ? new FactorizedLinear(inputs, outputs, rwf.Mean, rwf.Std, stream)
+            : Initialisation.GlorotLinear(inputs, outputs, stream);
 
         if (modified)
         {
@@ -105,14 +110,6 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
 
     static double Gaussian(Random rng) =>
         Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
-
-    internal static Linear GlorotLinear(int inputs, int outputs)
-    {
-        var layer = nn.Linear(inputs, outputs, dtype: ScalarType.Float64);
-        nn.init.xavier_normal_(layer.weight);
-        nn.init.zeros_(layer.bias);
-        return layer;
-    }
 
     public int InputDim { get; }
     public int OutputDim { get; }
@@ -287,12 +284,12 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
 /// </summary>
 public sealed class FactorizedLinear : nn.Module<Tensor, Tensor>
 {
-    public FactorizedLinear(int inputs, int outputs, double mean, double std) : base("factorized_linear")
+    public FactorizedLinear(int inputs, int outputs, double mean, double std, Generator generator) : base("factorized_linear")
     {
         using var scope = NewDisposeScope();
         var w = empty(outputs, inputs, dtype: ScalarType.Float64);
-        nn.init.xavier_normal_(w);
-        var s = normal(mean, std, [outputs], dtype: ScalarType.Float64);
+        Initialisation.GlorotUniform(w, generator);
+        var s = normal(mean, std, [outputs], dtype: ScalarType.Float64, generator: generator);
         register_parameter("scale", new TorchParameter(s.clone().MoveToOuterDisposeScope()));
         register_parameter("direction", new TorchParameter((w / s.exp().unsqueeze(1)).MoveToOuterDisposeScope()));
         register_parameter("bias", new TorchParameter(zeros(outputs, dtype: ScalarType.Float64).MoveToOuterDisposeScope()));

@@ -60,6 +60,7 @@ public static class Runner
         ReferenceSolution? _reference;
         ReferenceComparison? _comparison;
         IFieldModel? _model;
+        Generator? _initialisation;
         Trainer? _trainer;
 
         PreparedRun(RunConfig cfg, Checkpoint? resume, ITrainingObserver? display)
@@ -92,12 +93,14 @@ public static class Runner
             _device = RunDevice.Resolve(t.Device);
             _dtype = RunDevice.ResolveDType(t.DType);
             if (t.Threads > 0) set_num_threads(t.Threads);
-            manual_seed(t.Seed);
             _deviceName = _device.type == DeviceType.CUDA ? "cuda" : "cpu";
 
             _reference = problem.Reference?.Solve(problem, _cfg.Evaluation.CountsFor(problem));
             _comparison = _reference is null ? null : new ReferenceComparison(_reference);
-            _model = ModelFactory.Create(_cfg.Model, problem, _dtype, _device, t.Seed);
+            // One stream for the run's models, in build order: time-marching windows draw after this model, as they
+            // did from the global generator; nothing in a run draws from libtorch's global generator.
+            _initialisation = Initialisation.Generator(t.Seed);
+            _model = ModelFactory.Create(_cfg.Model, problem, _dtype, _device, t.Seed, _initialisation);
             if (_resume is not null)
             {
                 if (t.TimeWindows > 1)
@@ -136,7 +139,7 @@ public static class Runner
             IFieldModel evaluated = model;
             if (_trainer is null)
             {
-                (evaluated, result) = TimeMarching.Train(problem, _cfg.Model, t, _dtype, _device, _comparison, _log, cancel);
+                (evaluated, result) = TimeMarching.Train(problem, _cfg.Model, t, _dtype, _device, _comparison, _log, cancel, _initialisation);
             }
             else
             {
@@ -189,6 +192,7 @@ public static class Runner
         {
             _trainer?.Dispose();
             _model?.Dispose();
+            _initialisation?.Dispose();
         }
     }
 

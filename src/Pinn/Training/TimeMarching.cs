@@ -14,7 +14,8 @@ namespace Pinn.Training;
 /// prediction at its end, and its network starts from window k−1's weights. The stitched
 /// <see cref="WindowedModel"/> is what gets evaluated. Each window gets the full step budget.
 /// Only field values are carried across windows (a problem with u_t in its initial conditions keeps
-/// that condition in the first window only).
+/// that condition in the first window only). The window models draw their initial values from
+/// <c>initialisation</c> when given (the run's stream), else each from a generator for seed + k.
 /// </summary>
 public static class TimeMarching
 {
@@ -34,7 +35,7 @@ public static class TimeMarching
 
     public static (IFieldModel Model, TrainingResult Result) Train(
         Problem problem, ModelOptions modelOptions, TrainingOptions options, ScalarType dtype, Device device,
-        ReferenceComparison? comparison, ITrainingObserver? observer, CancellationToken cancel)
+        ReferenceComparison? comparison, ITrainingObserver? observer, CancellationToken cancel, Generator? initialisation = null)
     {
         var time = TimeAxis(problem);
         int n = options.TimeWindows;
@@ -46,7 +47,7 @@ public static class TimeMarching
         {
             double lo = time.Min + time.Length * k / n, hi = k == n - 1 ? time.Max : time.Min + time.Length * (k + 1) / n;
             var window = new TimeWindowProblem(problem, lo, hi, keepInitialConditions: k == 0);
-            var model = ModelFactory.Create(modelOptions, window, dtype, device, options.Seed + k);
+            var model = ModelFactory.Create(modelOptions, window, dtype, device, options.Seed + k, initialisation);
             Func<Tensor, Tensor>? initial = null;
             if (k > 0)
             {

@@ -11,7 +11,6 @@ namespace Pinn.Tests.Autodiff;
 /// The fused order-≤ 2 jet path (one K×N×w tensor per layer, a hand-written activation backward) against
 /// the generic jets and nested autograd: same values, same parameter gradients.
 /// </summary>
-[Collection("training")] // manual_seed: keep the global generator away from the seeded training tests
 public class FusedJetTests
 {
     static readonly Axis[] Axes = [new("x", -1, 1), new("t", 0, 2)];
@@ -36,18 +35,20 @@ public class FusedJetTests
     static IReadOnlyList<MultiIndex> SetOf(IEnumerable<string[]> wanted) =>
         MultiIndex.Closure(wanted.Select(w => MultiIndex.Of(w.Select(c => Array.IndexOf(Coords, c)))));
 
-    static Tensor Points(int n) =>
-        stack([rand(n, dtype: ScalarType.Float64) * 2 - 1, rand(n, dtype: ScalarType.Float64) * 2], 1).requires_grad_(true);
+    static Tensor Points(int n, int seed)
+    {
+        using var g = new Generator((ulong)seed);
+        return stack([rand(n, dtype: ScalarType.Float64, generator: g) * 2 - 1, rand(n, dtype: ScalarType.Float64, generator: g) * 2], 1).requires_grad_(true);
+    }
 
     [Theory]
     [MemberData(nameof(Architectures))]
     public void Fused_jets_equal_nested_autograd_in_values_and_parameter_gradients(string arch)
     {
-        manual_seed(21);
         using var net = new NeuralField(Options(arch), Axes, outputDim: 2, seed: 4);
         net.to(ScalarType.Float64);
         using var scope = NewDisposeScope();
-        var points = Points(37); // 37 × 16 elements: a ragged tail in every layer
+        var points = Points(37, seed: 21); // 37 × 16 elements: a ragged tail in every layer
         var set = SetOf(UpToOrder2);
         StackedLayout.For(set).Should().NotBeNull("an order-2 set takes the fused path");
         var jet = new JetFieldProvider(net, points, set, Coords, ["u", "v"], _ => throw new InvalidOperationException());
@@ -85,8 +86,8 @@ public class FusedJetTests
         // A jet in `dims` coordinates with every derivative up to `order`, 4099 × 33 elements per block: a
         // partial last tile, a width not aligned to the SIMD width (padded tiles), and for (2, 4) — 15 blocks,
         // 2M elements — a split over two threads.
-        manual_seed(7);
         using var scope = NewDisposeScope();
+        using var g = new Generator(7);
         var all = new List<MultiIndex> { MultiIndex.Zero };
         void Add(List<int> coords, int from)
         {
@@ -98,9 +99,9 @@ public class FusedJetTests
         var set = MultiIndex.Closure(all);
         var layout = StackedLayout.For(set)!;
         long n = 4099, w = 33;
-        var z = randn(layout.Count, n, w, dtype: ScalarType.Float64).mul_(1.5).requires_grad_(true);
-        var bias = randn(w, dtype: ScalarType.Float64).requires_grad_(true);
-        var upstream = randn(layout.Count, n, w, dtype: ScalarType.Float64);
+        var z = randn(layout.Count, n, w, dtype: ScalarType.Float64, generator: g).mul_(1.5).requires_grad_(true);
+        var bias = randn(w, dtype: ScalarType.Float64, generator: g).requires_grad_(true);
+        var upstream = randn(layout.Count, n, w, dtype: ScalarType.Float64, generator: g);
 
         var fused = FusedTanhJet.Apply(z, bias, layout);
         var blocks = Enumerable.Range(0, layout.Count).ToDictionary(k => layout.Blocks[k], k => k == 0 ? z[k] + bias : z[k]);
@@ -122,7 +123,7 @@ public class FusedJetTests
         using var net = new NeuralField(new ModelOptions { Layers = [8] }, Axes, outputDim: 1, seed: 2);
         net.to(ScalarType.Float32);
         using var scope = NewDisposeScope();
-        var points = Points(10).to(ScalarType.Float32);
+        var points = Points(10, seed: 1).to(ScalarType.Float32);
         var set = SetOf(UpToOrder2); // what the whole problem needs
         var condition = new JetFieldProvider(net, points, set, Coords, ["u"], _ => throw new InvalidOperationException());
         var u = new TensorEvaluator(condition).Evaluate(ExprParser.ParseExpr("u + sin(x)", new SymbolTable(Coords, ["u"])));
@@ -137,11 +138,10 @@ public class FusedJetTests
     [Fact]
     public void Float32_fused_jets_agree_with_float64_to_single_precision()
     {
-        manual_seed(3);
         using var net = new NeuralField(new ModelOptions { Layers = [32, 32] }, Axes, outputDim: 1, seed: 2);
         using var scope = NewDisposeScope();
         var set = SetOf(UpToOrder2);
-        var p64 = Points(100);
+        var p64 = Points(100, seed: 3);
         net.to(ScalarType.Float64);
         var exact = net.ForwardJet(p64.detach(), set);
         var want = layoutValues(exact, set);

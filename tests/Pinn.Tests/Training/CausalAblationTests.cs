@@ -25,7 +25,6 @@ public class CausalAblationTests(Xunit.Abstractions.ITestOutputHelper output)
             "training.causal.chunks=16", "training.checkpoint_every=0",
         ]);
         using var model = ModelFactory.Create(cfg.Model, cfg.Problem, ScalarType.Float64, CPU, cfg.Training.Seed);
-        manual_seed(0);
         using (var trainer = new Trainer(cfg.Problem, model, cfg.Training, ScalarType.Float64, CPU))
             trainer.Train().Status.Should().Be("completed");
 
