@@ -100,7 +100,7 @@ public static class PinnCommand
             if (r.GetValue(dryRun))
             {
                 var cfgPath = resumeDir is null ? targetValue! : Path.Combine(resumeDir, "run.yaml");
-                var dry = ConfigLocation.Load(cfgPath, catalog, overrides);
+                var dry = RunConfigLoader.Load(cfgPath, catalog, overrides);
                 stdout.WriteLine(dry.Problem.Describe());
                 stdout.WriteLine(ConfigSummary(dry));
                 return Ok;
@@ -108,7 +108,7 @@ public static class PinnCommand
 
             using var signals = new StopSignals(); // SIGINT and SIGTERM: checkpoint, results, exit 130 / 143
             RunOutcome Body(ITrainingObserver? display) => resumeDir is null
-                ? Runner.Run(ConfigLocation.Load(targetValue!, catalog, overrides), display, signals.Token)
+                ? Runner.Run(RunConfigLoader.Load(targetValue!, catalog, overrides), display, signals.Token)
                 : Runner.Resume(resumeDir, catalog, overrides, display, signals.Token);
             var outcome = r.GetValue(quiet) ? Body(null)
                 : ConsoleProgress.Interactive(stdout) ? ConsoleProgress.Run(Body)
@@ -222,7 +222,7 @@ public static class PinnCommand
         var cmd = new Command("show", "print a problem: equations, domain, conditions, reference") { target };
         cmd.SetAction(r => Guarded(stderr, () =>
         {
-            var cfg = ConfigLocation.Load(r.GetValue(target)!, catalog);
+            var cfg = RunConfigLoader.Load(r.GetValue(target)!, catalog);
             stdout.WriteLine(cfg.Problem.Describe());
             return Ok;
         }));
@@ -241,7 +241,7 @@ public static class PinnCommand
         };
         cmd.SetAction(r => Guarded(stderr, () =>
         {
-            var cfg = ConfigLocation.Load(r.GetValue(target)!, catalog);
+            var cfg = RunConfigLoader.Load(r.GetValue(target)!, catalog);
             var p = cfg.Problem;
             var reference = p.Reference ?? throw new PinnException($"problem '{p.Name}' has no reference");
             var counts = ConfigLocation.Guard(cfg.Source, () => cfg.Evaluation.CountsFor(p));

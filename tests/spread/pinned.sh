@@ -31,6 +31,6 @@ run() { # variant threads seed
 }
 for v in $variants; do for t in $threads; do run "$v" "$t" 0; done; done
 for s in $seeds; do run native 1 "$s"; done
+printf '| test | runs | min | max | bound | max/bound |\n|---|---|---|---|---|---|\n'
 awk -F'\t' '{ k=$1; if (!(k in lo) || $4 < lo[k]) lo[k]=$4; if (!(k in hi) || $4 > hi[k]) hi[k]=$4; b[k]=$5; n[k]++ }
-  END { printf "| test | runs | min | max | bound | max/bound |\n|---|---|---|---|---|---|\n";
-        for (k in lo) printf "| %s | %d | %.3e | %.3e | %.1e | %.2f |\n", k, n[k], lo[k], hi[k], b[k], hi[k]/b[k] }' "$out" | sort
+  END { for (k in lo) printf "| %s | %d | %.3e | %.3e | %.1e | %.2f |\n", k, n[k], lo[k], hi[k], b[k], hi[k]/b[k] }' "$out" | sort

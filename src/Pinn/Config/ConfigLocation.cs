@@ -11,16 +11,6 @@ namespace Pinn.Config;
 /// </summary>
 public static class ConfigLocation
 {
-    /// <summary><see cref="RunConfigLoader.Load"/>, with a file and line added to keyed errors that lack them.</summary>
-    public static RunConfig Load(string configOrProblem, IProblemCatalog catalog, IEnumerable<string>? overrides = null)
-    {
-        try { return RunConfigLoader.Load(configOrProblem, catalog, overrides); }
-        catch (PinnException e) when (e.File is null && e.Key is not null)
-        {
-            throw Locate(e, ConfigFile(configOrProblem, catalog));
-        }
-    }
-
     /// <summary>Runs <paramref name="body"/>; a keyed error without a location gets <paramref name="configFile"/>'s line for its key.</summary>
     public static T Guard<T>(string? configFile, Func<T> body)
     {
@@ -54,7 +44,7 @@ public static class ConfigLocation
     }
 
     /// <summary>The file <see cref="RunConfigLoader.Load"/> reads for <paramref name="configOrProblem"/>, if any.</summary>
-    static string? ConfigFile(string configOrProblem, IProblemCatalog catalog)
+    internal static string? ConfigFile(string configOrProblem, IProblemCatalog catalog)
     {
         if (File.Exists(configOrProblem)) return configOrProblem;
         if (configOrProblem.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || configOrProblem.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))

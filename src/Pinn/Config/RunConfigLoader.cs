@@ -19,7 +19,20 @@ namespace Pinn.Config;
 /// </summary>
 public static class RunConfigLoader
 {
+    /// <summary>
+    /// Loads and reads a config; an error that names a config key but was raised without a location (see
+    /// <see cref="ConfigLocation"/>) gets the file and line of that key.
+    /// </summary>
     public static RunConfig Load(string configOrProblem, IProblemCatalog catalog, IEnumerable<string>? overrides = null)
+    {
+        try { return LoadUnlocated(configOrProblem, catalog, overrides); }
+        catch (PinnException e) when (e.File is null && e.Key is not null)
+        {
+            throw ConfigLocation.Locate(e, ConfigLocation.ConfigFile(configOrProblem, catalog));
+        }
+    }
+
+    static RunConfig LoadUnlocated(string configOrProblem, IProblemCatalog catalog, IEnumerable<string>? overrides)
     {
         YamlDoc doc;
         bool isFile = configOrProblem.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase)

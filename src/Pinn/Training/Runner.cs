@@ -40,7 +40,7 @@ public static class Runner
     {
         var yaml = Path.Combine(runDir, "run.yaml");
         if (!File.Exists(yaml)) throw new PinnException($"{runDir} is not a run directory (no run.yaml)");
-        var cfg = ConfigLocation.Load(yaml, catalog, overrides);
+        var cfg = RunConfigLoader.Load(yaml, catalog, overrides);
         var checkpoint = Checkpoint.Load(Path.Combine(runDir, CheckpointFolder));
         using var run = PreparedRun.Create(cfg, checkpoint, display);
         using var dir = RunDirectory.Open(runDir, checkpoint.State); // trims log.csv: only once the checkpoint is known to fit
@@ -235,7 +235,7 @@ public static class RunEvaluator
     {
         var yaml = Path.Combine(runDir, "run.yaml");
         if (!File.Exists(yaml)) throw new PinnException($"{runDir} is not a run directory (no run.yaml)");
-        var cfg = ConfigLocation.Load(yaml, catalog);
+        var cfg = RunConfigLoader.Load(yaml, catalog);
         var checkpoint = Checkpoint.Load(Path.Combine(runDir, Runner.CheckpointFolder));
         return ConfigLocation.Guard(cfg.Source, () =>
         {
