@@ -8,10 +8,22 @@ namespace Pinn.Training;
 /// <summary>Where a run stands: enough, with the parameters and optimiser state, to continue it exactly.</summary>
 public sealed record TrainerState
 {
-    /// <summary>adam (Adam steps remain from <see cref="Step"/>), lbfgs (Adam done, polishing remains) or done.</summary>
+    /// <summary>The phase to run or continue, by its optimiser's name (adam, lbfgs, bfgs, ssbfgs, ssbroyden), or done.</summary>
     public string Phase { get; init; } = "adam";
-    /// <summary>The next Adam step to run.</summary>
+    /// <summary>That phase's index in <see cref="TrainingOptions.Plan"/> (null in checkpoints from before phases: see <see cref="Trainer"/>).</summary>
+    public int? PhaseIndex { get; init; }
+    /// <summary>The next iteration of that phase (0-based within the phase); once done, the Adam steps taken.</summary>
     public int Step { get; init; }
+    /// <summary>The phase whose optimiser state the checkpoint holds (null: none — the phase has not begun).</summary>
+    public int? OptimizerPhase { get; init; }
+    /// <summary>Redraws of the collocation points so far: a resumed run replays them (samplers are not serialised).</summary>
+    public int? Draws { get; init; }
+    /// <summary>log.csv rows at this step and later are not final: a resumed run drops them and writes them again.</summary>
+    public int? LogStep { get; init; }
+    /// <summary>Total training seconds when the current phase began.</summary>
+    public double PhaseStartSeconds { get; init; }
+    /// <summary>The phases finished before <see cref="PhaseIndex"/>.</summary>
+    public IReadOnlyList<Phases.PhaseResult>? Completed { get; init; }
     /// <summary>Multiplier on the learning-rate schedule; halved by each divergence recovery.</summary>
     public double LearningRateScale { get; init; } = 1;
     public int Recoveries { get; init; }
@@ -39,9 +51,14 @@ public sealed class Checkpoint
     public TrainerState State { get; }
     public byte[] Tensors { get; }
 
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, // a NaN loss in a phase result
+    };
 
-    public static Checkpoint Capture(TrainerState state, IFieldModel model, TorchSharp.Modules.OptimizerHelper? optimizer)
+    /// <param name="optimizer">Writes the running phase's optimiser state (<see cref="Phases.ITrainingPhase.SaveState"/>), if any.</param>
+    public static Checkpoint Capture(TrainerState state, IFieldModel model, Action<BinaryWriter>? optimizer = null)
     {
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
@@ -50,13 +67,16 @@ public sealed class Checkpoint
             w.Write(ps.Count);
             foreach (var p in ps) p.detach().cpu().Save(w);
             w.Write(optimizer is not null);
-            optimizer?.save_state_dict(w);
+            optimizer?.Invoke(w);
         }
         return new Checkpoint(state, ms.ToArray());
     }
 
-    /// <summary>Puts the parameters (and optimiser moments) back.</summary>
-    public void Restore(IFieldModel model, TorchSharp.Modules.OptimizerHelper? optimizer)
+    /// <summary>
+    /// Puts the parameters back, and hands the optimiser state to <paramref name="optimizer"/> when the checkpoint has
+    /// one; returns whether it did.
+    /// </summary>
+    public bool Restore(IFieldModel model, Action<BinaryReader>? optimizer = null)
     {
         using var ms = new MemoryStream(Tensors);
         using var r = new BinaryReader(ms);
@@ -74,7 +94,9 @@ public sealed class Checkpoint
             }
         }
         bool hasOptimizer = r.ReadBoolean();
-        if (hasOptimizer && optimizer is not null) optimizer.load_state_dict(r);
+        if (!hasOptimizer || optimizer is null) return false;
+        optimizer(r);
+        return true;
     }
 
     const string TensorFile = "state.bin", StateFile = "state.json", Writing = ".tmp", Replaced = ".old";

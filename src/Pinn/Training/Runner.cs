@@ -56,7 +56,7 @@ public static class Runner
         dir.WriteConfig(cfg);
         dir.SetFields(problem.Fields);
         var what = resume is null ? "" : $", resuming at {resume.State.Phase} step {resume.State.Step}";
-        display?.OnStart($"{problem.Name}: {model.Describe()}, {t.Steps} Adam + {t.LbfgsSteps} L-BFGS steps, {t.DType} on {deviceName} ({get_num_threads()} threads){what} → {dir.Path}");
+        display?.OnStart($"{problem.Name}: {model.Describe()}, {DescribePlan(t)}, {t.DType} on {deviceName} ({get_num_threads()} threads){what} → {dir.Path}");
 
         var log = new LogRecorder(dir, display);
         TrainingResult result;
@@ -83,6 +83,11 @@ public static class Runner
         if (!ReferenceEquals(evaluated, model)) evaluated.Dispose();
         return new RunOutcome(dir.Path, result, cfg);
     }
+
+    /// <summary>The phases in words: "2000 Adam + 500 L-BFGS steps" (the shorthand, as before), or "adam 2000 → ssbroyden 20000".</summary>
+    public static string DescribePlan(TrainingOptions t) => t.Phases is null
+        ? $"{t.Steps} Adam + {t.LbfgsSteps} L-BFGS steps"
+        : string.Join(" → ", t.Plan.Select(p => p.Name + " " + p.Steps + (p is Phases.LbfgsPhaseOptions { LineSearch: Phases.LbfgsLineSearch.StrongWolfe } ? " (strong Wolfe)" : "")));
 
     /// <summary>Writes each log row to the run directory, keeps it for the plots, and forwards to the display.</summary>
     sealed class LogRecorder(RunDirectory dir, ITrainingObserver? display) : ITrainingObserver
