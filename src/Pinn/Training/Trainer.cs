@@ -241,7 +241,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
             "lbfgs" => s with { PhaseIndex = 1, Step = 0, Phase = NameAt(plan, 1), Draws = DrawsFor(adamSteps), LogStep = offsets[Math.Min(1, plan.Count)], Completed = [adamDone] },
             _ => s with
             {
-                PhaseIndex = plan.Count, Draws = 0, LogStep = int.MaxValue,
+                PhaseIndex = plan.Count, Draws = DrawsFor(adamSteps), LogStep = int.MaxValue,
                 Completed = plan.Select(p => new PhaseResult(p.Name, p is AdamPhaseOptions ? p.Steps : s.LbfgsSteps, 0, 0, double.NaN, "", 0)).ToList(),
             },
         };
@@ -397,6 +397,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
 
     double CurrentLoss()
     {
+        if (_draws == 0) DrawBatch(); // nothing trained (no steps at all): a batch to measure on
         using var scope = NewDisposeScope();
         return Loss(NewContext()).total.ToDouble();
     }
