@@ -39,7 +39,7 @@ sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost host) 
         }
         else
         {
-            _qn = DenseQuasiNewton.Resume(_objective, saved, options.QuasiNewton);
+            _qn = DenseQuasiNewton.Resume(_objective, saved, options.QuasiNewton, host.Model.TrainableParameters[0].device);
             _objective.Assign(_qn.X);
         }
     }
