@@ -124,7 +124,10 @@ public static class PinnCommand
         var res = outcome.Result;
         var err = res.Error is null ? "no reference" : $"relative L2 {res.Error.RelativeL2:0.000e+00} ({res.Error})";
         var rec = res.Recoveries > 0 ? $", {res.Recoveries} divergence recoveries" : "";
-        stdout.WriteLine($"{outcome.Config.Problem.Name}: {err}; {res.AdamSteps} Adam + {res.LbfgsSteps} L-BFGS steps in {res.Seconds:F1} s{rec}; results in {outcome.Directory}");
+        var steps = outcome.Config.Training.Phases is null || res.Phases is null
+            ? $"{res.AdamSteps} Adam + {res.LbfgsSteps} L-BFGS steps"
+            : string.Join(" + ", res.Phases.Select(p => $"{p.Steps} {p.Name}")) + " steps";
+        stdout.WriteLine($"{outcome.Config.Problem.Name}: {err}; {steps} in {res.Seconds:F1} s{rec}; results in {outcome.Directory}");
         switch (res.Status)
         {
             case "completed":
@@ -143,7 +146,7 @@ public static class PinnCommand
         var t = c.Training;
         return $"""
               model:      {c.Model.Type} [{string.Join(", ", c.Model.Layers)}] {c.Model.Activation}
-              training:   {t.Steps} Adam steps (lr {t.LearningRate:R}, ×{t.DecayRate:R} per {t.DecaySteps}), {t.LbfgsSteps} L-BFGS, {t.DType} on {t.Device}, seed {t.Seed}
+              training:   {(t.Phases is null ? $"{t.Steps} Adam steps (lr {t.LearningRate:R}, ×{t.DecayRate:R} per {t.DecaySteps}), {t.LbfgsSteps} L-BFGS" : Runner.DescribePlan(t))}, {t.DType} on {t.Device}, seed {t.Seed}
               batch:      {string.Join(", ", t.Batch.Select(kv => $"{kv.Key} {kv.Value}"))} ({t.Sampler}, redrawn every {t.ResampleEvery} steps)
               weights:    {(t.Weights.Count == 0 ? "all 1" : string.Join(", ", t.Weights.Select(kv => $"{kv.Key} {kv.Value:R}")))}
               evaluation: {string.Join(" × ", c.Problem.Domain.CoordinateNames.Zip(c.Evaluation.CountsFor(c.Problem), (n, k) => $"{n} {k}"))}

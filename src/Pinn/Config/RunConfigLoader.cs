@@ -1,6 +1,8 @@
 using Pinn.Models;
 using Pinn.Problems;
 using Pinn.Training;
+using Pinn.Training.Optimizers;
+using Pinn.Training.Phases;
 using YamlDotNet.RepresentationModel;
 
 namespace Pinn.Config;
@@ -260,8 +262,134 @@ public static class RunConfigLoader
         catch (PinnException e) when (e.File is null) { throw s.Doc.Error(s.Raw("dtype"), e.Message); }
         try { if (!gp) Geometry.SamplerFactory.Create(t.Sampler, 0); }
         catch (PinnException e) when (e.File is null) { throw s.Doc.Error(s.Raw("sampler"), e.Message); }
+        if (s.Raw("phases") is { } phases) t = t with { Phases = ReadPhases(s, phases, t) };
         s.Done();
         return t;
+    }
+
+    /// <summary>The keys each optimiser of <c>training.phases</c> reads (its reader below reads exactly these).</summary>
+    public static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> PhaseKeys = new Dictionary<string, IReadOnlyList<string>>
+    {
+        ["adam"] = ["steps", "lr", "decay_rate", "decay_steps", "warmup_steps"],
+        ["lbfgs"] = ["steps", "history", "line_search"],
+        ["bfgs"] = DenseKeys,
+        ["ssbfgs"] = DenseKeys,
+        ["ssbroyden"] = DenseKeys,
+    };
+
+    static string[] DenseKeys => ["steps", "c1", "c2", "bracket_iterations", "max_parameters", "skip_tolerance", "initial_scaling", "gradient_tolerance"];
+
+    /// <summary>
+    /// <c>training.phases: [{adam: {steps: 2000, lr: 1e-3}}, {ssbroyden: {steps: 20000}}]</c> (a bare name is a phase with
+    /// its defaults). Keys a phase leaves out default to the training-level keys of its kind (<see cref="TrainingOptions.AdamShorthand"/>,
+    /// <see cref="TrainingOptions.LbfgsShorthand"/>) or to the options records, and are written back in.
+    /// </summary>
+    static IReadOnlyList<PhaseOptions> ReadPhases(Section s, YamlNode raw, TrainingOptions t)
+    {
+        var doc = s.Doc;
+        const string example = "[{adam: {steps: 2000}}, {ssbroyden: {steps: 20000}}]";
+        if (raw is not YamlSequenceNode seq || seq.Children.Count == 0)
+            throw doc.Error(raw, $"training.phases: expected a list of optimiser phases, e.g. {example}");
+        var phases = new List<PhaseOptions>();
+        for (int i = 0; i < seq.Children.Count; i++)
+        {
+            string where = $"training.phases[{i}]";
+            YamlNode nameNode;
+            YamlMappingNode body;
+            switch (seq.Children[i])
+            {
+                case YamlScalarNode { Value: { Length: > 0 } bare } sc:
+                    nameNode = sc;
+                    body = new YamlMappingNode();
+                    seq.Children[i] = new YamlMappingNode { { bare, body } };
+                    break;
+                case YamlMappingNode m when m.Children.Count == 1:
+                    var (key, value) = m.Children.First();
+                    nameNode = key;
+                    if (value is YamlMappingNode vm) body = vm;
+                    else if (value is YamlScalarNode { Value: null or "" or "~" or "null" })
+                    {
+                        body = new YamlMappingNode();
+                        m.Children[key] = body;
+                    }
+                    else throw doc.Error(value, $"{where}.{key}: expected the phase's options as a mapping, e.g. {{steps: 1000}}");
+                    break;
+                default:
+                    throw doc.Error(seq.Children[i], $"{where}: expected one optimiser and its options, e.g. {{adam: {{steps: 2000}}}}");
+            }
+            var name = ((YamlScalarNode)nameNode).Value ?? "";
+            if (!PhaseKeys.ContainsKey(name))
+                throw doc.Error(nameNode, $"{where}: unknown optimiser '{name}'" +
+                                          (Symbolic.ExprParser.Suggest(name, PhaseKeys.Keys) is { } h ? $" (did you mean '{h}'?)" : "") +
+                                          $"; available: {string.Join(", ", PhaseKeys.Keys)}");
+            var ps = doc.Section($"{where}.{name}", body);
+            PhaseOptions phase = name switch
+            {
+                "adam" => ReadAdamPhase(ps, nameNode, t.AdamShorthand),
+                "lbfgs" => ReadLbfgsPhase(ps, nameNode, t.LbfgsShorthand),
+                _ => ReadDensePhase(ps, nameNode, QuasiNewtonPhaseOptions.MethodOf(name)!.Value, t),
+            };
+            if (phase.Steps < 0) throw doc.Error(nameNode, $"{where}.{name}.steps must be ≥ 0");
+            ps.Done(PhaseKeys.Where(k => k.Key != name).ToDictionary(), $"optimiser '{name}'");
+            phases.Add(phase);
+        }
+        return phases;
+    }
+
+    // Errors point at the optimiser's name: a key that was left out has been filled in by now, and a filled node has no line.
+    static AdamPhaseOptions ReadAdamPhase(Section s, YamlNode at, AdamPhaseOptions d)
+    {
+        var a = new AdamPhaseOptions
+        {
+            Steps = s.Int("steps", d.Steps),
+            LearningRate = s.Double("lr", d.LearningRate),
+            DecayRate = s.Double("decay_rate", d.DecayRate),
+            DecaySteps = s.Int("decay_steps", d.DecaySteps),
+            WarmupSteps = s.Int("warmup_steps", d.WarmupSteps),
+        };
+        if (!(a.LearningRate > 0)) throw s.Doc.Error(at, $"{s.Path}.lr must be positive");
+        return a;
+    }
+
+    static LbfgsPhaseOptions ReadLbfgsPhase(Section s, YamlNode at, LbfgsPhaseOptions d)
+    {
+        var names = LbfgsPhaseOptions.LineSearchNames;
+        var search = s.String("line_search", names.First(n => n.Value == d.LineSearch).Key);
+        if (!names.TryGetValue(search, out var lineSearch))
+            throw s.Doc.Error(at, $"{s.Path}.line_search: unknown line search '{search}' (use {string.Join(" or ", names.Keys)})");
+        var l = d with { Steps = s.Int("steps", d.Steps), History = s.Int("history", d.History), LineSearch = lineSearch };
+        if (l.History < 1) throw s.Doc.Error(at, $"{s.Path}.history must be at least 1");
+        return l;
+    }
+
+    static QuasiNewtonPhaseOptions ReadDensePhase(Section s, YamlNode at, QuasiNewtonMethod method, TrainingOptions t)
+    {
+        var d = new QuasiNewtonPhaseOptions();
+        var dq = d.QuasiNewton;
+        var c2 = s.DoubleList("c2", dq.LineSearch.Attempts.Select(a => a.C2).ToArray());
+        var bracket = s.IntList("bracket_iterations", dq.LineSearch.Attempts.Select(a => a.MaxIterations).ToArray());
+        if (c2.Count != bracket.Count)
+            throw s.Doc.Error(at, $"{s.Path}: c2 has {c2.Count} entries and bracket_iterations {bracket.Count}: " +
+                                                           "give one bracketing limit per curvature constant (the attempts are tried in turn)");
+        var q = new QuasiNewtonPhaseOptions
+        {
+            Steps = s.Int("steps", d.Steps),
+            GradientTolerance = s.Double("gradient_tolerance", d.GradientTolerance),
+            QuasiNewton = dq with
+            {
+                Method = method,
+                LineSearch = dq.LineSearch with { C1 = s.Double("c1", dq.LineSearch.C1), Attempts = c2.Zip(bracket, (c, n) => new WolfeAttempt(c, n)).ToArray() },
+                MaxParameters = s.Int("max_parameters", dq.MaxParameters),
+                SkipTolerance = s.Double("skip_tolerance", dq.SkipTolerance),
+                InitialScaling = s.Bool("initial_scaling", dq.InitialScaling),
+            },
+        };
+        try { q.QuasiNewton.Validate(); }
+        catch (PinnException e) when (e.File is null) { throw s.Doc.Error(at, $"{s.Path}: {e.Message}"); }
+        if (RunDevice.ResolveDType(t.DType) != TorchSharp.torch.ScalarType.Float64)
+            throw s.Doc.Error(at, $"{s.Path}: the dense quasi-Newton phases (bfgs, ssbfgs, ssbroyden) work in float64 only, " +
+                                  $"but training.dtype is {t.DType}; set training.dtype: float64 (--dtype float64)");
+        return q;
     }
 
     /// <summary>The GP collocates on every node of its grid: sampling options would silently do nothing.</summary>

@@ -241,6 +241,20 @@ public sealed class Section(YamlDoc doc, string path, YamlMappingNode node)
         return fallback;
     }
 
+    /// <summary>A list of numbers (<c>[0.9, 0.8]</c>; a single number is a list of one); the fallback is written in when absent.</summary>
+    public IReadOnlyList<double> DoubleList(string key, IReadOnlyList<double> fallback)
+    {
+        var raw = Raw(key);
+        if (raw is null)
+        {
+            Fill(key, FlowList(fallback.Select(Format)));
+            return fallback;
+        }
+        if (raw is YamlScalarNode) return [ToDouble(raw, Key(key))];
+        if (raw is not YamlSequenceNode seq) throw doc.Error(raw, $"{Key(key)}: expected a list like [0.9, 0.8]");
+        return seq.Children.Select(c => ToDouble(c, Key(key))).ToArray();
+    }
+
     /// <summary>A mapping of names to whole numbers; names missing from it keep their defaults (written in too).</summary>
     public IReadOnlyDictionary<string, int> IntMap(string key, IReadOnlyDictionary<string, int> defaults)
     {

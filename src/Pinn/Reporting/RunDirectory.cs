@@ -41,7 +41,8 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
 
     /// <summary>
     /// An existing run, to be continued from <paramref name="resumeAt"/>: log rows at or after that
-    /// point are dropped (they will be run again), the rest is kept and appended to.
+    /// point (<see cref="TrainerState.LogStep"/>: log steps are numbered on across phases, so the step alone
+    /// places a row) are dropped (they will be run again), the rest is kept and appended to.
     /// </summary>
     public static RunDirectory Open(string path, TrainerState resumeAt)
     {
@@ -55,7 +56,8 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
             {
                 var cells = row.Split(',');
                 if (cells.Length < 2 || !int.TryParse(cells[1], NumberStyles.Integer, Inv, out var step)) return false;
-                return resumeAt.Phase switch
+                if (resumeAt.LogStep is { } from) return step < from;
+                return resumeAt.Phase switch // a checkpoint from before phases
                 {
                     "adam" => cells[0] == "adam" && step < resumeAt.Step,
                     "lbfgs" => cells[0] == "adam",
@@ -129,6 +131,17 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
             ["adam_steps"] = r.AdamSteps,
             ["lbfgs_steps"] = r.LbfgsSteps,
             ["recoveries"] = r.Recoveries,
+            ["phases"] = r.Phases is null ? null : new JsonArray(r.Phases.Select(p => (JsonNode)new JsonObject
+            {
+                ["optimizer"] = p.Name,
+                ["steps"] = p.Steps,
+                ["evaluations"] = p.Evaluations,
+                ["line_searches"] = p.LineSearches,
+                ["evaluations_per_line_search"] = double.IsFinite(p.EvaluationsPerLineSearch) ? p.EvaluationsPerLineSearch : null,
+                ["final_loss"] = double.IsFinite(p.FinalLoss) ? p.FinalLoss : null,
+                ["stop"] = p.Stop,
+                ["seconds"] = p.Seconds,
+            }).ToArray()),
             ["wall_seconds"] = r.Seconds,
             ["model"] = r.ModelDescription,
             ["parameter_count"] = r.ParameterCount,

@@ -8,10 +8,22 @@ namespace Pinn.Training;
 /// <summary>Where a run stands: enough, with the parameters and optimiser state, to continue it exactly.</summary>
 public sealed record TrainerState
 {
-    /// <summary>adam (Adam steps remain from <see cref="Step"/>), lbfgs (Adam done, polishing remains) or done.</summary>
+    /// <summary>The phase to run or continue, by its optimiser's name (adam, lbfgs, bfgs, ssbfgs, ssbroyden), or done.</summary>
     public string Phase { get; init; } = "adam";
-    /// <summary>The next Adam step to run.</summary>
+    /// <summary>That phase's index in <see cref="TrainingOptions.Plan"/> (null in checkpoints from before phases: see <see cref="Trainer"/>).</summary>
+    public int? PhaseIndex { get; init; }
+    /// <summary>The next iteration of that phase (0-based within the phase); once done, the Adam steps taken.</summary>
     public int Step { get; init; }
+    /// <summary>The phase whose optimiser state the checkpoint holds (null: none — the phase has not begun).</summary>
+    public int? OptimizerPhase { get; init; }
+    /// <summary>Redraws of the collocation points so far: a resumed run replays them (samplers are not serialised).</summary>
+    public int? Draws { get; init; }
+    /// <summary>log.csv rows at this step and later are not final: a resumed run drops them and writes them again.</summary>
+    public int? LogStep { get; init; }
+    /// <summary>Total training seconds when the current phase began.</summary>
+    public double PhaseStartSeconds { get; init; }
+    /// <summary>The phases finished before <see cref="PhaseIndex"/>.</summary>
+    public IReadOnlyList<Phases.PhaseResult>? Completed { get; init; }
     /// <summary>Multiplier on the learning-rate schedule; halved by each divergence recovery.</summary>
     public double LearningRateScale { get; init; } = 1;
     public int Recoveries { get; init; }
@@ -39,9 +51,14 @@ public sealed class Checkpoint
     public TrainerState State { get; }
     public byte[] Tensors { get; }
 
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, // a NaN loss in a phase result
+    };
 
-    public static Checkpoint Capture(TrainerState state, IFieldModel model, TorchSharp.Modules.OptimizerHelper? optimizer)
+    /// <param name="optimizer">Writes the running phase's optimiser state (<see cref="Phases.ITrainingPhase.SaveState"/>), if any.</param>
+    public static Checkpoint Capture(TrainerState state, IFieldModel model, Action<BinaryWriter>? optimizer = null)
     {
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
@@ -50,7 +67,7 @@ public sealed class Checkpoint
             w.Write(ps.Count);
             foreach (var p in ps) p.detach().cpu().Save(w);
             w.Write(optimizer is not null);
-            optimizer?.save_state_dict(w);
+            optimizer?.Invoke(w);
         }
         return new Checkpoint(state, ms.ToArray());
     }
@@ -59,11 +76,12 @@ public sealed class Checkpoint
     public string? Dir { get; private init; }
 
     /// <summary>
-    /// Puts the parameters (and optimiser moments) back. Every tensor's dtype and shape are checked against
-    /// the model before anything is copied, so a checkpoint written by another architecture (run.yaml's
-    /// model edited, or another run's checkpoint copied in) is an error naming the parameter, not a half-loaded model.
+    /// Puts the parameters back, and hands the optimiser state to <paramref name="optimizer"/> when the checkpoint has
+    /// one; returns whether it did. Every tensor's dtype and shape are checked against the model before anything is
+    /// copied, so a checkpoint written by another architecture (run.yaml's model edited, or another run's checkpoint
+    /// copied in) is an error naming the parameter, not a half-loaded model.
     /// </summary>
-    public void Restore(IFieldModel model, TorchSharp.Modules.OptimizerHelper? optimizer)
+    public bool Restore(IFieldModel model, Action<BinaryReader>? optimizer = null)
     {
         var ps = model.TrainableParameters;
         Check(model, ps);
@@ -83,7 +101,9 @@ public sealed class Checkpoint
                 }
             }
             bool hasOptimizer = r.ReadBoolean();
-            if (hasOptimizer && optimizer is not null) optimizer.load_state_dict(r);
+            if (!hasOptimizer || optimizer is null) return false;
+            optimizer(r);
+            return true;
         }
         catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidOperationException)
         {

@@ -133,7 +133,7 @@ public static class Runner
             dir.SetFields(problem.Fields);
             _log.Dir = dir;
             var what = _resume is null ? "" : $", resuming at {_resume.State.Phase} step {_resume.State.Step}";
-            _display?.OnStart($"{problem.Name}: {model.Describe()}, {t.Steps} Adam + {t.LbfgsSteps} L-BFGS steps, {t.DType} on {_deviceName} ({get_num_threads()} threads){what} → {dir.Path}");
+            _display?.OnStart($"{problem.Name}: {model.Describe()}, {DescribePlan(t)}, {t.DType} on {_deviceName} ({get_num_threads()} threads){what} → {dir.Path}");
 
             TrainingResult result;
             IFieldModel evaluated = model;
@@ -195,6 +195,11 @@ public static class Runner
             _initialisation?.Dispose();
         }
     }
+
+    /// <summary>The phases in words: "2000 Adam + 500 L-BFGS steps" (the shorthand, as before), or "adam 2000 → ssbroyden 20000".</summary>
+    public static string DescribePlan(TrainingOptions t) => t.Phases is null
+        ? $"{t.Steps} Adam + {t.LbfgsSteps} L-BFGS steps"
+        : string.Join(" → ", t.Plan.Select(p => p.Name + " " + p.Steps + (p is Phases.LbfgsPhaseOptions { LineSearch: Phases.LbfgsLineSearch.StrongWolfe } ? " (strong Wolfe)" : "")));
 
     /// <summary>Writes each log row to the run directory (once it exists), keeps it for the plots, and forwards to the display.</summary>
     sealed class LogRecorder(ITrainingObserver? display) : ITrainingObserver

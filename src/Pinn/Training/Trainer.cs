@@ -3,6 +3,7 @@ using Pinn.Geometry;
 using Pinn.Models;
 using Pinn.Problems;
 using Pinn.Reporting;
+using Pinn.Training.Phases;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,7 +18,7 @@ public interface ITrainingObserver
 {
     /// <summary>Every <c>log_every</c> steps (and the last): the row written to log.csv.</summary>
     void OnLog(LogEntry entry);
-    /// <summary>Every step (Adam, then L-BFGS iterations counted on): for live progress.</summary>
+    /// <summary>Every iteration of every phase, numbered as in log.csv (phases counted on): for live progress.</summary>
     void OnStep(int step, int total, double loss) { }
     /// <summary>Something the user should see: a divergence recovery.</summary>
     void OnMessage(string message) { }
@@ -25,17 +26,20 @@ public interface ITrainingObserver
     void OnStart(string header) { }
 }
 
+/// <param name="AdamSteps">Adam steps over all Adam phases; <paramref name="LbfgsSteps"/> likewise.</param>
+/// <param name="Phases">How each phase ended, in order (null where no single trainer ran: time marching).</param>
 public sealed record TrainingResult(int AdamSteps, int LbfgsSteps, double Seconds, double FinalLoss,
                                     string Status, ErrorReport? Error, string ModelDescription, long ParameterCount,
-                                    int Recoveries = 0);
+                                    int Recoveries = 0, IReadOnlyList<PhaseResult>? Phases = null);
 
 /// <summary>
-/// Minimises Σ_k λ_k L_k over the model's parameters: Adam with warm-up and exponential decay,
-/// then optional L-BFGS polishing on a fixed batch. Every step runs in its own dispose scope so
-/// native memory stays flat (TORCHSHARP.md, pitfall 1). A non-finite loss stops the run with
-/// status "diverged" and the last measured error; the caller still writes its results.
+/// Minimises Σ_k λ_k L_k over the model's parameters by a sequence of optimiser phases
+/// (<see cref="TrainingOptions.Plan"/>: Adam, L-BFGS, dense quasi-Newton; <see cref="Phases"/>), each driven
+/// by the same loop. Every step runs in its own dispose scope so native memory stays flat (TORCHSHARP.md,
+/// pitfall 1). A non-finite loss that recovery cannot undo stops the run with status "diverged" and the last
+/// measured error; the caller still writes its results.
 /// </summary>
-public sealed class Trainer : IDisposable
+public sealed class Trainer : IDisposable, IPhaseHost
 {
     readonly Problem _problem;
     readonly IFieldModel _model;
@@ -145,54 +149,68 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Trains from scratch, or continues <paramref name="resume"/> exactly (same batches, same
-    /// optimiser moments). A cancelled token stops at the next step with status "interrupted" and a
-    /// checkpoint (when a checkpoint folder is set).
+    /// optimiser state). Runs the phases of <see cref="TrainingOptions.Plan"/> in order, each through the
+    /// same loop (<see cref="RunPhase"/>). A cancelled token stops at the next iteration with status
+    /// "interrupted" and a checkpoint (when a checkpoint folder is set).
     /// </summary>
     public TrainingResult Train(Checkpoint? resume = null, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        using var adam = NewAdam();
-        _currentOptimizer = adam;
-        var state = resume?.State ?? new TrainerState { Seed = _options.Seed };
-        if (resume is not null)
-        {
-            resume.Restore(_model, adam);
-            ReplayDraws(state.Phase == "adam" ? state.Step : _options.Steps);
-        }
-        double Elapsed() => state.Seconds + clock.Elapsed.TotalSeconds;
-        TrainerState Now(string phase, int step) => state with
-        {
-            Phase = phase, Step = step, Seconds = Elapsed(), LearningRateScale = _lrScale, Recoveries = _recoveries,
-            Weights = Terms.ToDictionary(t => t.Name, t => t.Weight),
-        };
+        var plan = _options.Plan;
+        TrainingPhases.Check(plan, _model);
+        var offsets = LogOffsets(plan);
+        var state = resume is null
+            ? new TrainerState { Seed = _options.Seed, Phase = NameAt(plan, 0), PhaseIndex = 0, Draws = 0, LogStep = 0 }
+            : FromLegacy(resume.State, plan, offsets);
         if (state.Weights is not null)
             foreach (var t in Terms)
                 if (state.Weights.TryGetValue(t.Name, out var w)) t.Weight = w;
         _lrScale = state.LearningRateScale;
         _recoveries = state.Recoveries;
+        if (resume is not null)
+        {
+            resume.Restore(_model);
+            ReplayDraws(state.Draws ?? 0);
+        }
 
+        var run = new RunState(this, state, clock, cancel, offsets, [.. state.Completed ?? []]);
         ErrorReport? lastError = null;
         string status = "completed";
         double lastLoss = double.NaN;
-        int step = state.Step;
-        if (state.Phase == "adam")
+        var results = new List<PhaseResult>(run.Completed);
+        for (int index = state.PhaseIndex ?? 0; index < plan.Count && status == "completed"; index++)
         {
-            (status, step, lastLoss, lastError) = RunAdam(adam, state.Step, cancel, Now, Elapsed);
-            if (status == "interrupted") Save(Now("adam", step));
-            else if (status == "completed") Save(Now("lbfgs", _options.Steps));
-        }
-
-        int lbfgsSteps = state.LbfgsSteps;
-        if (status == "completed" && state.Phase != "done" && _options.LbfgsSteps > 0)
-        {
-            if (cancel.IsCancellationRequested) status = "interrupted";
-            else
+            var spec = plan[index];
+            if (spec.Steps == 0)
             {
-                (lbfgsSteps, lastLoss) = Polish(Elapsed, cancel);
-                if (cancel.IsCancellationRequested) status = "interrupted"; // partial polish: resume redoes it
+                run.Completed.Add(new PhaseResult(spec.Name, 0, 0, 0, double.NaN, "no steps", 0));
+                results.Add(run.Completed[^1]);
+                continue;
             }
+            bool here = resume is not null && index == state.PhaseIndex;
+            int start = here ? state.Step : 0;
+            double began = here ? state.PhaseStartSeconds : run.Elapsed();
+            if (here && state.Phase != spec.Name)
+                throw new PinnException($"the checkpoint stopped in phase {index} ({state.Phase}), but the config's phase {index} is {spec.Name}: " +
+                                        "resume with the training.phases the run was started with");
+            using var phase = TrainingPhases.Create(spec, this);
+            if (!(here && state.OptimizerPhase == index && resume!.Restore(_model, phase.Begin))) phase.Begin(null);
+
+            var outcome = RunPhase(phase, index, start, began, run);
+            (status, lastLoss) = (outcome.Status, outcome.Loss);
+            lastError = outcome.Error ?? lastError;
+            var result = new PhaseResult(spec.Name, outcome.Steps, phase.Evaluations, phase.LineSearches, outcome.Loss,
+                                         outcome.Stop ?? status, run.Elapsed() - began);
+            results.Add(result);
+            if (status == "interrupted") Save(run.At(index, phase, outcome.Steps, began), phase);
+            if (status != "completed") break;
+            run.Completed.Add(result);
+            if (outcome.Stop == "time limit") break; // the run's budget is spent: later phases are skipped
+            if (index + 1 < plan.Count) Save(run.Boundary(index + 1, plan));
         }
-        if (status == "completed") Save(Now("done", _options.Steps) with { LbfgsSteps = lbfgsSteps });
+        int adamSteps = results.Where(r => r.Name == "adam").Sum(r => r.Steps), lbfgsSteps = results.Where(r => r.Name == "lbfgs").Sum(r => r.Steps);
+        // done: Step counts the Adam steps taken, as it did before phases (pinn eval prints it).
+        if (status == "completed") Save(run.Boundary(plan.Count, plan) with { Step = adamSteps, LbfgsSteps = lbfgsSteps });
 
         if (_comparison is not null)
         {
@@ -200,101 +218,159 @@ public sealed class Trainer : IDisposable
             catch (Exception) when (status != "completed") { /* a broken model may not evaluate; keep the last error */ }
         }
         if (double.IsNaN(lastLoss) && status == "completed") lastLoss = CurrentLoss();
-        return new TrainingResult(Math.Min(step, _options.Steps), lbfgsSteps, Elapsed(), lastLoss, status, lastError,
-                                  _model.Describe(), _model.ParameterCount, _recoveries);
+        return new TrainingResult(adamSteps, lbfgsSteps, run.Elapsed(), lastLoss, status, lastError, _model.Describe(), _model.ParameterCount, _recoveries, results);
     }
 
-    double _lrScale = 1;
-    int _recoveries;
-    double[] _groupScales = [1.0];
+    static string NameAt(IReadOnlyList<PhaseOptions> plan, int index) => index < plan.Count ? plan[index].Name : "done";
 
-    /// <summary>Adam over the model's parameter groups; each group's lr is the schedule × its own multiplier.</summary>
-    TorchSharp.Modules.Adam NewAdam()
+    /// <summary>
+    /// The log.csv step of each phase's first row: phases are numbered on from the previous one's budget, so the
+    /// shorthand [adam, lbfgs] logs as before (Adam 0 … S−1, L-BFGS S+1 … S+L) and no two phases share a step.
+    /// A phase whose loss is measured after its update (<see cref="ITrainingPhase.LossAfterStep"/>) logs 1 … steps.
+    /// </summary>
+    static int[] LogOffsets(IReadOnlyList<PhaseOptions> plan)
     {
-        var groups = _model.ParameterGroups;
-        int grouped = groups.Sum(g => g.Parameters.Count), all = _model.TrainableParameters.Count;
-        if (grouped != all)
-            throw new PinnException($"model '{_model.Describe()}': its parameter groups hold {grouped} tensors but it trains {all}");
-        _groupScales = groups.Select(g => g.LrScale).ToArray();
-        if (groups.Count == 1) return optim.Adam(groups[0].Parameters, lr: _options.LearningRate);
-        return optim.Adam(groups.Select(g => new TorchSharp.Modules.Adam.ParamGroup(g.Parameters, lr: _options.LearningRate * g.LrScale)),
-                          lr: _options.LearningRate);
+        var offsets = new int[plan.Count + 1];
+        for (int i = 0; i < plan.Count; i++) offsets[i + 1] = offsets[i] + plan[i].Steps + (plan[i] is AdamPhaseOptions ? 0 : 1);
+        return offsets;
     }
 
-    (string status, int step, double loss, ErrorReport? error) RunAdam(
-        TorchSharp.Modules.OptimizerHelper adam, int start, CancellationToken cancel, Func<string, int, TrainerState> now, Func<double> elapsed)
+    /// <summary>A checkpoint written before phases (phase adam | lbfgs | done, no index) in today's terms.</summary>
+    TrainerState FromLegacy(TrainerState s, IReadOnlyList<PhaseOptions> plan, int[] offsets)
     {
-        var lastGood = Checkpoint.Capture(now("adam", start), _model, adam);
+        if (s.PhaseIndex is not null) return s;
+        int adamSteps = plan.Count > 0 ? plan[0].Steps : 0;
+        int DrawsFor(int steps) => Enumerable.Range(0, steps).Count(k => AdamPhase.IsDrawStep(k, _options.ResampleEvery));
+        var adamDone = new PhaseResult("adam", adamSteps, adamSteps, 0, double.NaN, "iteration limit", 0);
+        return s.Phase switch
+        {
+            "adam" => s with { PhaseIndex = 0, OptimizerPhase = 0, Draws = DrawsFor(s.Step), LogStep = s.Step },
+            "lbfgs" => s with { PhaseIndex = 1, Step = 0, Phase = NameAt(plan, 1), Draws = DrawsFor(adamSteps), LogStep = offsets[Math.Min(1, plan.Count)], Completed = [adamDone] },
+            _ => s with
+            {
+                PhaseIndex = plan.Count, Draws = DrawsFor(adamSteps), LogStep = int.MaxValue,
+                Completed = plan.Select(p => new PhaseResult(p.Name, p is AdamPhaseOptions ? p.Steps : s.LbfgsSteps, 0, 0, double.NaN, "", 0)).ToList(),
+            },
+        };
+    }
+
+    /// <summary>The run-wide bookkeeping the phase loop reads and the checkpoints record.</summary>
+    sealed class RunState(Trainer owner, TrainerState initial, Stopwatch clock, CancellationToken cancel, int[] offsets, List<PhaseResult> completed)
+    {
+        public CancellationToken Cancel => cancel;
+        public int[] Offsets => offsets;
+        public List<PhaseResult> Completed => completed;
+        public double Elapsed() => initial.Seconds + clock.Elapsed.TotalSeconds;
+
+        /// <summary>Inside phase <paramref name="index"/>, before its iteration <paramref name="step"/>.</summary>
+        public TrainerState At(int index, ITrainingPhase phase, int step, double began) => Common() with
+        {
+            Phase = phase.Options.Name, PhaseIndex = index, Step = step, OptimizerPhase = index, PhaseStartSeconds = began,
+            LogStep = offsets[index] + step + (phase.LossAfterStep ? 1 : 0),
+        };
+
+        /// <summary>Before phase <paramref name="index"/> begins (or done, past the last).</summary>
+        public TrainerState Boundary(int index, IReadOnlyList<PhaseOptions> plan) => Common() with
+        {
+            Phase = NameAt(plan, index), PhaseIndex = index, Step = 0, OptimizerPhase = null, PhaseStartSeconds = Elapsed(),
+            LogStep = index < plan.Count ? offsets[index] : int.MaxValue,
+        };
+
+        TrainerState Common() => initial with
+        {
+            Seconds = Elapsed(), LearningRateScale = owner._lrScale, Recoveries = owner._recoveries, Draws = owner._draws,
+            Weights = owner.Terms.ToDictionary(t => t.Name, t => t.Weight), Completed = completed.ToList(),
+        };
+    }
+
+    sealed record PhaseOutcome(string Status, int Steps, double Loss, ErrorReport? Error, string? Stop);
+
+    /// <summary>
+    /// The one training loop: iterations of <paramref name="phase"/> from <paramref name="start"/> until its budget, a
+    /// stop it reports, the time limit or a cancellation; progress and log rows, divergence recovery (phases that
+    /// can diverge: back to the last snapshot, half the learning rate), snapshots and checkpoints — the same for every optimiser.
+    /// </summary>
+    PhaseOutcome RunPhase(ITrainingPhase phase, int index, int start, double began, RunState run)
+    {
+        var spec = phase.Options;
+        int offset = run.Offsets[index], shift = phase.LossAfterStep ? 1 : 0;
+        int total = LastPosition(_options.Plan, run.Offsets);
+        Action<BinaryWriter> save = phase.SaveState;
+        var lastGood = phase.CanDiverge ? Checkpoint.Capture(run.At(index, phase, start, began), _model, save) : null;
         int failures = 0;
         double lastLoss = double.NaN;
         ErrorReport? lastError = null;
-        int step = start;
-        for (; step < _options.Steps; step++)
+        int k = start;
+        for (; k < spec.Steps; k++)
         {
-            if (cancel.IsCancellationRequested) return ("interrupted", step, lastLoss, lastError);
-            if (_options.TimeLimit > 0 && elapsed() >= _options.TimeLimit) return ("completed", step, lastLoss, lastError);
-            if (IsDrawStep(step))
-                foreach (var s in _sets) s.Resample(_dtype, _device);
-
-            using var scope = NewDisposeScope();
-            double lr = _options.LearningRateAt(step) * _lrScale;
-            foreach (var (g, scale) in adam.ParamGroups.Zip(_groupScales)) g.LearningRate = lr * scale;
-            adam.zero_grad();
-            bool rebalance = _options.Balancing.Kind == "gradnorm" && step % Math.Max(1, _options.Balancing.Every) == 0;
-            var (total, terms) = Loss(NewContext(), rebalance);
-            lastLoss = total.ToDouble();
-            if (!double.IsFinite(lastLoss))
+            if (run.Cancel.IsCancellationRequested) return new("interrupted", k, lastLoss, lastError, null);
+            if (_options.TimeLimit > 0 && run.Elapsed() >= _options.TimeLimit) return new("completed", k, lastLoss, lastError, "time limit");
+            int position = k + shift;
+            bool final = k == spec.Steps - 1;
+            bool log = final || position % Math.Max(1, _options.LogEvery) == 0;
+            var it = phase.Step(k, log);
+            lastLoss = it.Loss;
+            if (!double.IsFinite(it.Loss) && lastGood is not null)
             {
                 // Divergence recovery: back to the last good state with half the learning rate.
                 if (++failures > _options.MaxRecoveries)
                 {
-                    lastGood.Restore(_model, adam); // leave the model at its last good state for the results
-                    return ($"diverged at step {step} (loss {lastLoss}) after {failures - 1} recoveries; try a smaller learning rate",
-                            step, lastLoss, lastError);
+                    lastGood.Restore(_model, phase.LoadState); // leave the model at its last good state for the results
+                    return new($"diverged at step {offset + position} (loss {it.Loss}) after {failures - 1} recoveries; try a smaller learning rate",
+                               k, it.Loss, lastError, null);
                 }
-                lastGood.Restore(_model, adam);
+                lastGood.Restore(_model, phase.LoadState);
                 _lrScale *= 0.5;
                 _recoveries++;
-                _observer?.OnMessage($"step {step}: loss {lastLoss}; restored step {lastGood.State.Step} and halved the learning rate (×{_lrScale})");
-                step = lastGood.State.Step - 1;
+                _observer?.OnMessage($"step {offset + position}: loss {it.Loss}; restored step {offset + lastGood.State.Step} and halved the learning rate (×{_lrScale})");
+                k = lastGood.State.Step - 1;
                 continue;
             }
-            total.backward();
-            adam.step();
-            foreach (var t in Terms) t.AfterStep();
-            if (_model is IModelLoss own) own.AfterStep(step + 1, NewContext, Terms);
-            _observer?.OnStep(step, _options.Steps, lastLoss);
-
-            bool last = step == _options.Steps - 1;
-            if (last || step % Math.Max(1, _options.LogEvery) == 0)
+            _observer?.OnStep(offset + position, total, it.Loss);
+            if (log || it.Stop is not null)
             {
-                bool eval = _comparison is not null && _options.EvalEvery > 0 && step % _options.EvalEvery == 0;
+                bool eval = _comparison is not null && _options.EvalEvery > 0 && (position % _options.EvalEvery == 0 || final || it.Stop is not null);
                 if (eval) lastError = _comparison!.Measure(_model, _dtype, _device);
-                var diagnostics = Terms.SelectMany(t => t.Diagnostics).ToDictionary(d => d.Name, d => d.Value);
-                if (_options.Balancing.Kind == "gradnorm")
-                    foreach (var t in Terms) diagnostics["weight_" + t.Name] = t.Weight;
-                var termValues = terms.ToDictionary(t => t.Name, t => t.Value.ToDouble());
-                _observer?.OnLog(new LogEntry("adam", step, elapsed(), lr, lastLoss, termValues, eval ? lastError : null, diagnostics));
+                _observer?.OnLog(new LogEntry(spec.Name, offset + position, run.Elapsed(), it.LearningRate, it.Loss,
+                                              it.Terms ?? new Dictionary<string, double>(), eval ? lastError : null, it.Diagnostics));
             }
-            int next = step + 1;
-            if (_options.SnapshotEvery > 0 && next % _options.SnapshotEvery == 0)
+            if (it.Stop is not null) return new("completed", k + 1, it.Loss, lastError, it.Stop);
+            int next = k + 1;
+            if (lastGood is not null && _options.SnapshotEvery > 0 && next % _options.SnapshotEvery == 0)
             {
-                lastGood = Checkpoint.Capture(now("adam", next), _model, adam);
+                lastGood = Checkpoint.Capture(run.At(index, phase, next, began), _model, save);
                 failures = 0;
             }
-            if (_options.CheckpointEvery > 0 && next % _options.CheckpointEvery == 0 && next < _options.Steps)
-                Save(now("adam", next), adam);
+            if (_options.CheckpointEvery > 0 && next % _options.CheckpointEvery == 0 && next < spec.Steps)
+                Save(run.At(index, phase, next, began), phase);
         }
-        return ("completed", step, lastLoss, lastError);
+        return new("completed", k, lastLoss, lastError, "iteration limit");
     }
 
-    /// <summary>Collocation points are redrawn at step 0 and every <c>resample_every</c> steps.</summary>
-    bool IsDrawStep(int step) => step == 0 || (_options.ResampleEvery > 0 && step % _options.ResampleEvery == 0);
+    /// <summary>The progress bar's total: the log step of the plan's last iteration (+1 when that is an Adam step).</summary>
+    static int LastPosition(IReadOnlyList<PhaseOptions> plan, int[] offsets) =>
+        plan.Count > 0 && plan[^1] is not AdamPhaseOptions ? offsets[^1] - 1 : offsets[^1];
 
-    /// <summary>Advances every sampler as the first <paramref name="steps"/> Adam steps did, leaving their last batch in place.</summary>
-    void ReplayDraws(int steps)
+    double _lrScale = 1;
+    int _recoveries;
+    int _draws;
+
+    double IPhaseHost.LearningRateScale => _lrScale;
+    IFieldModel IPhaseHost.Model => _model;
+    TrainingOptions IPhaseHost.Options => _options;
+    (Tensor Total, IReadOnlyList<(string Name, Tensor Value)> Terms) IPhaseHost.Loss(StepContext context, bool rebalance) => Loss(context, rebalance);
+
+    /// <summary>Every point set draws a new batch; counted so that a resumed run replays the same number of draws.</summary>
+    public void DrawBatch()
     {
-        int draws = Enumerable.Range(0, steps).Count(IsDrawStep);
+        foreach (var s in _sets) s.Resample(_dtype, _device);
+        _draws++;
+    }
+
+    /// <summary>Advances every sampler by <paramref name="draws"/> batches, leaving the last one in place (what the interrupted run had).</summary>
+    void ReplayDraws(int draws)
+    {
+        _draws = draws;
         if (draws == 0) return;
         foreach (var s in _sets)
         {
@@ -303,12 +379,10 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    TorchSharp.Modules.OptimizerHelper? _currentOptimizer;
-
-    void Save(TrainerState state, TorchSharp.Modules.OptimizerHelper? optimizer = null)
+    void Save(TrainerState state, ITrainingPhase? phase = null)
     {
         if (CheckpointDir is null) return;
-        Checkpoint.Capture(state, _model, optimizer ?? _currentOptimizer).Save(CheckpointDir);
+        Checkpoint.Capture(state, _model, phase is null ? null : phase.SaveState).Save(CheckpointDir);
     }
 
     /// <summary>A fresh per-step view of the model (one forward pass and derivative cache per batch).</summary>
@@ -330,6 +404,7 @@ public sealed class Trainer : IDisposable
 
     double CurrentLoss()
     {
+        if (_draws == 0) DrawBatch(); // nothing trained (no steps at all): a batch to measure on
         using var scope = NewDisposeScope();
         return Loss(NewContext()).total.ToDouble();
     }
@@ -356,24 +431,6 @@ public sealed class Trainer : IDisposable
             total = total is null ? prior : total + prior;
         }
         return (total!, values);
-    }
-
-    (int steps, double loss) Polish(Func<double> elapsed, CancellationToken cancel)
-    {
-        // One fixed batch: L-BFGS assumes a deterministic objective.
-        foreach (var s in _sets) s.Resample(_dtype, _device);
-        var lbfgs = new Lbfgs(_model.TrainableParameters, _options.LbfgsHistory);
-        var result = lbfgs.Minimize(() => Loss(NewContext()).total,
-                                    _options.LbfgsSteps, (k, f) =>
-        {
-            _observer?.OnStep(_options.Steps + k, _options.Steps + _options.LbfgsSteps, f);
-            if (k % Math.Max(1, _options.LogEvery) != 0) return;
-            bool eval = _comparison is not null && _options.EvalEvery > 0 && k % _options.EvalEvery == 0;
-            var err = eval ? _comparison!.Measure(_model, _dtype, _device) : null;
-            _observer?.OnLog(new LogEntry("lbfgs", _options.Steps + k, elapsed(), 0, f,
-                                          new Dictionary<string, double>(), err));
-        }, stop: () => cancel.IsCancellationRequested);
-        return (result.Iterations, result.FinalLoss);
     }
 
     public void Dispose()

@@ -1,3 +1,5 @@
+using Pinn.Training.Phases;
+
 namespace Pinn.Training;
 
 /// <summary>
@@ -6,14 +8,39 @@ namespace Pinn.Training;
 /// </summary>
 public sealed record TrainingOptions
 {
-    public int Steps { get; init; } = 5000;
+    static readonly AdamPhaseOptions AdamDefaults = new();
+    static readonly LbfgsPhaseOptions LbfgsDefaults = new();
+
+    /// <summary>
+    /// The optimiser phases, in order (YAML <c>training.phases</c>); null: the shorthand <see cref="Steps"/> Adam steps
+    /// then <see cref="LbfgsSteps"/> L-BFGS iterations. Use <see cref="Plan"/>, which resolves the shorthand.
+    /// </summary>
+    public IReadOnlyList<PhaseOptions>? Phases { get; init; }
+
+    /// <summary>What the trainer runs: <see cref="Phases"/>, or [adam, lbfgs] from the shorthand keys (L-BFGS left out at 0 steps).</summary>
+    public IReadOnlyList<PhaseOptions> Plan => Phases ?? (LbfgsSteps > 0 ? [AdamShorthand, LbfgsShorthand] : [AdamShorthand]);
+
+    /// <summary>The Adam phase the shorthand keys describe; also the defaults of every Adam phase in <see cref="Phases"/>.</summary>
+    public AdamPhaseOptions AdamShorthand => new()
+    {
+        Steps = Steps, LearningRate = LearningRate, DecayRate = DecayRate, DecaySteps = DecaySteps, WarmupSteps = WarmupSteps,
+    };
+
+    /// <summary>The L-BFGS phase of the shorthand; also the defaults of every L-BFGS phase (steps: 1000 while lbfgs_steps is 0).</summary>
+    public LbfgsPhaseOptions LbfgsShorthand => new()
+    {
+        Steps = LbfgsSteps > 0 ? LbfgsSteps : LbfgsDefaults.Steps, History = LbfgsHistory,
+    };
+
+    /// <summary>Shorthand (and default of Adam phases): Adam steps.</summary>
+    public int Steps { get; init; } = AdamDefaults.Steps;
     /// <summary>Adam's initial learning rate.</summary>
-    public double LearningRate { get; init; } = 1e-3;
+    public double LearningRate { get; init; } = AdamDefaults.LearningRate;
     /// <summary>Exponential decay: lr · decay_rate^(step / decay_steps), applied smoothly every step.</summary>
-    public double DecayRate { get; init; } = 0.9;
-    public int DecaySteps { get; init; } = 1000;
+    public double DecayRate { get; init; } = AdamDefaults.DecayRate;
+    public int DecaySteps { get; init; } = AdamDefaults.DecaySteps;
     /// <summary>Linear warm-up from 0 over this many steps (0: none).</summary>
-    public int WarmupSteps { get; init; }
+    public int WarmupSteps { get; init; } = AdamDefaults.WarmupSteps;
 
     /// <summary>Points per step by loss term name, or by kind: pde (interior), ic, bc.</summary>
     public IReadOnlyDictionary<string, int> Batch { get; init; } =
@@ -34,15 +61,15 @@ public sealed record TrainingOptions
     /// <summary>Draw new collocation points every this many steps (1: every step; 0: never).</summary>
     public int ResampleEvery { get; init; } = 1;
 
-    /// <summary>L-BFGS iterations after Adam, on a fixed batch (0: none).</summary>
+    /// <summary>Shorthand: L-BFGS iterations after Adam, on a fixed batch (0: none).</summary>
     public int LbfgsSteps { get; init; }
-    public int LbfgsHistory { get; init; } = 50;
+    public int LbfgsHistory { get; init; } = LbfgsDefaults.History;
 
     public int LogEvery { get; init; } = 100;
     /// <summary>Measure the error against the reference every this many steps (0: only at the end).</summary>
     public int EvalEvery { get; init; } = 1000;
 
-    /// <summary>Write a checkpoint every this many Adam steps (0: only at the end of each phase).</summary>
+    /// <summary>Write a checkpoint every this many iterations of a phase (0: only at the end of each phase).</summary>
     public int CheckpointEvery { get; init; } = 1000;
     /// <summary>Keep an in-memory copy of the last good state every this many steps, for divergence recovery.</summary>
     public int SnapshotEvery { get; init; } = 100;
@@ -56,7 +83,10 @@ public sealed record TrainingOptions
     /// </summary>
     public string Derivatives { get; init; } = "auto";
 
-    /// <summary>Stop the Adam phase after this many seconds of training (0: no limit) — for comparisons at equal wall time.</summary>
+    /// <summary>
+    /// Stop training after this many seconds (0: no limit) — for comparisons at equal wall time: the phase
+    /// running then ends and later phases are skipped; the run counts as completed.
+    /// </summary>
     public double TimeLimit { get; init; }
 
     public int Seed { get; init; }
@@ -85,10 +115,6 @@ public sealed record TrainingOptions
     public double WeightFor(string name, string kind) =>
         Weights.TryGetValue(name, out var w) ? w : Weights.TryGetValue(kind, out w) ? w : 1.0;
 
-    /// <summary>Learning rate at <paramref name="step"/> (0-based).</summary>
-    public double LearningRateAt(int step)
-    {
-        double warm = WarmupSteps > 0 && step < WarmupSteps ? (step + 1.0) / WarmupSteps : 1.0;
-        return LearningRate * warm * Math.Pow(DecayRate, (double)step / Math.Max(1, DecaySteps));
-    }
+    /// <summary>Learning rate of the shorthand Adam phase at <paramref name="step"/> (0-based).</summary>
+    public double LearningRateAt(int step) => AdamShorthand.LearningRateAt(step);
 }

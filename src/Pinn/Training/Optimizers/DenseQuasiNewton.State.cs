@@ -48,11 +48,12 @@ public sealed partial class DenseQuasiNewton
     /// An optimiser continuing from a saved state, without evaluating the objective: the first
     /// <see cref="Step"/> after it is the one the saved run would have taken next.
     /// </summary>
-    public static DenseQuasiNewton Resume(IObjective objective, BinaryReader r, QuasiNewtonOptions? options = null)
+    /// <param name="device">Where x, g and H live (the objective's device; default CPU).</param>
+    public static DenseQuasiNewton Resume(IObjective objective, BinaryReader r, QuasiNewtonOptions? options = null, Device? device = null)
     {
         options ??= new QuasiNewtonOptions();
         long size = ReadHeader(r, options.Method);
-        var q = new DenseQuasiNewton(objective, size, options);
+        var q = new DenseQuasiNewton(objective, size, options, device);
         q.ReadBody(r);
         return q;
     }
@@ -93,14 +94,14 @@ public sealed partial class DenseQuasiNewton
         GradientNorm = _g.norm().ToDouble();
     }
 
-    DenseQuasiNewton(IObjective objective, long size, QuasiNewtonOptions options)
+    DenseQuasiNewton(IObjective objective, long size, QuasiNewtonOptions options, Device? device)
     {
         Options = options;
         Options.Validate();
         using (var probe = zeros(size, dtype: ScalarType.Float64)) CheckSize(probe, options);
         _objective = objective;
-        _x = zeros(size, dtype: ScalarType.Float64).DetachFromDisposeScope();
-        _g = zeros(size, dtype: ScalarType.Float64).DetachFromDisposeScope();
-        _h = eye(size, dtype: ScalarType.Float64).DetachFromDisposeScope();
+        _x = zeros(size, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope();
+        _g = zeros(size, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope();
+        _h = eye(size, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope();
     }
 }

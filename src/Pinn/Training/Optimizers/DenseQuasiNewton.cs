@@ -146,6 +146,9 @@ public sealed partial class DenseQuasiNewton : IDisposable
         return new QuasiNewtonResult(Iterations - start, f0, _f, GradientNorm, Evaluations, reason);
     }
 
+    /// <summary>Whether f_{k−1} is known (false at the start and after <see cref="ResetLineSearchMemory"/>).</summary>
+    public bool HasLineSearchMemory => _previousValue.HasValue;
+
     /// <summary>Forget f_{k−1}: the next initial step is the first-iteration one (§2.2, trap 3).</summary>
     public void ResetLineSearchMemory() => _previousValue = null;
 

@@ -1,0 +1,101 @@
+using System.Text.Json.Serialization;
+using Pinn.Training.Optimizers;
+
+namespace Pinn.Training.Phases;
+
+/// <summary>
+/// One phase of a run: an optimiser and its budget (YAML <c>training.phases: [{adam: {steps: 2000}}, {ssbroyden: {steps: 20000}}]</c>).
+/// The records below are the only place their defaults live; the training-level keys of a phase's kind
+/// (<c>steps</c>, <c>lr</c>, … for Adam; <c>lbfgs_steps</c>, <c>lbfgs_history</c> for L-BFGS) override these
+/// defaults for every phase of that kind that leaves them out (see <see cref="TrainingOptions.Plan"/>).
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "optimizer")]
+[JsonDerivedType(typeof(AdamPhaseOptions), "adam")]
+[JsonDerivedType(typeof(LbfgsPhaseOptions), "lbfgs")]
+[JsonDerivedType(typeof(QuasiNewtonPhaseOptions), "dense")]
+public abstract record PhaseOptions
+{
+    /// <summary>The optimiser's name as written in YAML and in log.csv's phase column.</summary>
+    public abstract string Name { get; }
+    /// <summary>Iterations of this phase (0: the phase is skipped).</summary>
+    public abstract int Steps { get; init; }
+
+    /// <summary>The optimiser names <c>training.phases</c> accepts.</summary>
+    public static readonly IReadOnlyList<string> Names = ["adam", "lbfgs", "bfgs", "ssbfgs", "ssbroyden"];
+
+    public override string ToString() => $"{Name} {Steps}";
+}
+
+/// <summary>Adam with linear warm-up and smooth exponential decay; points redrawn every <c>training.resample_every</c> steps.</summary>
+public sealed record AdamPhaseOptions : PhaseOptions
+{
+    public override string Name => "adam";
+    public override int Steps { get; init; } = 5000;
+    /// <summary>Initial learning rate.</summary>
+    public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Exponential decay: lr · decay_rate^(step / decay_steps), applied smoothly every step.</summary>
+    public double DecayRate { get; init; } = 0.9;
+    public int DecaySteps { get; init; } = 1000;
+    /// <summary>Linear warm-up from 0 over this many steps (0: none).</summary>
+    public int WarmupSteps { get; init; }
+
+    /// <summary>Learning rate at <paramref name="step"/> (0-based, counted from the start of the phase).</summary>
+    public double LearningRateAt(int step)
+    {
+        double warm = WarmupSteps > 0 && step < WarmupSteps ? (step + 1.0) / WarmupSteps : 1.0;
+        return LearningRate * warm * Math.Pow(DecayRate, (double)step / Math.Max(1, DecaySteps));
+    }
+}
+
+/// <summary>How the L-BFGS phase chooses its step.</summary>
+public enum LbfgsLineSearch
+{
+    /// <summary>Backtracking (halving) until the Armijo condition holds: today's default.</summary>
+    Armijo,
+    /// <summary>The strong-Wolfe search of the dense quasi-Newton family (OPTIMIZERS.md §2).</summary>
+    StrongWolfe,
+}
+
+/// <summary>L-BFGS on one fixed batch (drawn when the phase starts).</summary>
+public sealed record LbfgsPhaseOptions : PhaseOptions
+{
+    public override string Name => "lbfgs";
+    public override int Steps { get; init; } = 1000;
+    /// <summary>Curvature pairs kept.</summary>
+    public int History { get; init; } = 50;
+    public LbfgsLineSearch LineSearch { get; init; } = LbfgsLineSearch.Armijo;
+    /// <summary>Used when <see cref="LineSearch"/> is strong Wolfe.</summary>
+    public StrongWolfeOptions Wolfe { get; init; } = new();
+
+    /// <summary>YAML spelling of <see cref="LineSearch"/>.</summary>
+    public static readonly IReadOnlyDictionary<string, LbfgsLineSearch> LineSearchNames =
+        new Dictionary<string, LbfgsLineSearch> { ["armijo"] = LbfgsLineSearch.Armijo, ["strong_wolfe"] = LbfgsLineSearch.StrongWolfe };
+}
+
+/// <summary>
+/// Dense inverse-Hessian quasi-Newton (BFGS, SSBFGS, SSBroyden) with the strong-Wolfe line search, on one
+/// fixed batch, float64 only. Its numerical settings are <see cref="QuasiNewtonOptions"/> (their defaults live there).
+/// </summary>
+public sealed record QuasiNewtonPhaseOptions : PhaseOptions
+{
+    public override string Name => NameOf(QuasiNewton.Method);
+    public override int Steps { get; init; } = 1000;
+    public QuasiNewtonOptions QuasiNewton { get; init; } = new();
+    /// <summary>End the phase when ‖∇L‖₂ falls to this (0: never).</summary>
+    public double GradientTolerance { get; init; }
+
+    public static string NameOf(QuasiNewtonMethod m) => m switch
+    {
+        QuasiNewtonMethod.Bfgs => "bfgs",
+        QuasiNewtonMethod.SsBfgs => "ssbfgs",
+        _ => "ssbroyden",
+    };
+
+    public static QuasiNewtonMethod? MethodOf(string name) => name switch
+    {
+        "bfgs" => QuasiNewtonMethod.Bfgs,
+        "ssbfgs" => QuasiNewtonMethod.SsBfgs,
+        "ssbroyden" => QuasiNewtonMethod.SsBroyden,
+        _ => null,
+    };
+}
