@@ -83,6 +83,9 @@ public sealed class Trainer : IDisposable
         var valid = Terms.Select(t => t.Name).Concat(["pde", "ic", "bc"]).ToHashSet();
         foreach (var k in keys.Where(k => !valid.Contains(k)))
         {
+            if (_model.EnforcedConditions.Contains(k))
+                throw new PinnException($"{what}.{k}: condition '{k}' holds exactly by construction (model.hard_constraints), so it has no loss term; " +
+                                        "remove this key") { Key = $"{what}.{k}" };
             var hint = Symbolic.ExprParser.Suggest(k, valid);
             throw new PinnException($"{what}: '{k}' is not a loss term of problem '{_problem.Name}'" +
                                     (hint is null ? "" : $" (did you mean '{hint}'?)") +
@@ -92,7 +95,10 @@ public sealed class Trainer : IDisposable
 
     public IReadOnlyList<LossTerm> Terms { get; }
 
-    /// <summary>One loss term per residual equation (sharing the interior batch) and per condition.</summary>
+    /// <summary>
+    /// One loss term per residual equation (sharing the interior batch) and per condition, except the conditions
+    /// the model enforces exactly (<see cref="IFieldModel.EnforcedConditions"/>).
+    /// </summary>
     List<LossTerm> BuildTerms()
     {
         var domain = _problem.Domain;
@@ -112,7 +118,8 @@ public sealed class Trainer : IDisposable
         var pdeTerms = _problem.Equations.Select(eq => new ResidualTerm(eq.Name, "pde", _options.WeightFor(eq.Name, "pde"),
                                                                         eq.Equation.Residual, SetFor(Region.Interior, eq.Name, "pde"))).ToList();
         if (!_options.Causal.Enabled) terms.AddRange(pdeTerms);
-        foreach (var c in _problem.Conditions)
+        var exact = _model.EnforcedConditions;
+        foreach (var c in _problem.Conditions.Where(c => !exact.Contains(c.Name)))
         {
             string kind = c.Kind == ConditionKind.Initial ? "ic" : "bc";
             switch (c)
@@ -321,7 +328,8 @@ public sealed class Trainer : IDisposable
     /// <summary>The linear operator a jet carries as one block at each batch (<see cref="DerivativeEngine.LinearOperators"/>).</summary>
     Symbolic.LinearOperator? LinearAt(Tensor points)
     {
-        _linear ??= JetSet is null ? [] : DerivativeEngine.LinearOperators(Terms, _problem);
+        // A model that cannot carry operator blocks (hard constraints: L(W·N) ≠ W·L N) gets none.
+        _linear ??= JetSet is null || _model is not IJetModel { CanCarryOperators: true } ? [] : DerivativeEngine.LinearOperators(Terms, _problem);
         foreach (var (set, op) in _linear)
             if (ReferenceEquals(set.Points, points)) return op;
         return null;
