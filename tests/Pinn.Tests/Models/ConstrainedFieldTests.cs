@@ -170,6 +170,40 @@ public class ConstrainedFieldTests
     }
 
     [Fact]
+    public void Each_field_gets_its_own_ansatz_and_an_unconstrained_field_stays_the_network()
+    {
+        var p = Inline("""
+              name: pair
+              coordinates: {x: [0, 2]}
+              time: {t: [0, 1]}
+              fields: [u, v, w]
+              equations: ["u_t = u_xx + v", "v_t = v_xx", "w_t = w_xx"]
+              conditions:
+                - {type: initial, equation: "v = cos(pi*x)"}
+                - {type: dirichlet, on: boundary, equation: "u = 0"}
+
+            """);
+        using var model = Model(p, "mlp");
+        var ansatz = ((ConstrainedField)model).Ansatz;
+        ansatz.Factors.Select(f => f.ToString()).Should().Equal("x*(2 - x)", "t", "1");
+        ansatz.Offsets.Select(f => f.ToString()).Should().Equal("0", "cos(pi*x)", "0");
+        using var scope = NewDisposeScope();
+        var points = Points(p, Region.Interior, 32, seed: 4);
+        var network = ((ConstrainedField)model).Network.Forward(points);
+        TensorChecks.RelativeMaxDifference(model.Forward(points)[TensorIndex.Colon, 2], network[TensorIndex.Colon, 2]).Should().Be(0);
+        var coords = p.Domain.CoordinateNames;
+        var set = MultiIndex.Closure(DerivativeEngine.Needed(p));
+        var autograd = new AutogradFieldProvider(points, model.Forward(points), coords, p.Fields, Parameters(p));
+        var jets = new JetFieldProvider((IJetModel)model, points, set, coords, p.Fields, Parameters(p));
+        foreach (var field in p.Fields)
+            foreach (var wrt in new string[][] { [], ["x"], ["t"], ["x", "x"] })
+            {
+                var d = new FieldDerivative(field, wrt);
+                TensorChecks.RelativeMaxDifference(jets.Field(d).detach(), autograd.Field(d).detach()).Should().BeLessThan(1e-10, d.ToString());
+            }
+    }
+
+    [Fact]
     public void Derivatives_on_initial_values_stay_loss_terms()
     {
         var wave = Named("wave"); // u = f and u_t = 0 at t = 0
