@@ -144,8 +144,10 @@ public static class PinnCommand
     static string ConfigSummary(RunConfig c)
     {
         var t = c.Training;
+        var h = c.Model.HardConstraints;
+        var hard = h.Any ? $", hard constraints: {string.Join(" + ", new[] { h.Initial ? "initial" : null, h.Dirichlet ? "dirichlet" : null }.OfType<string>())}" : "";
         return $"""
-              model:      {c.Model.Type} [{string.Join(", ", c.Model.Layers)}] {c.Model.Activation}
+              model:      {c.Model.Type} [{string.Join(", ", c.Model.Layers)}] {c.Model.Activation}{hard}
               training:   {(t.Phases is null ? $"{t.Steps} Adam steps (lr {t.LearningRate:R}, ×{t.DecayRate:R} per {t.DecaySteps}), {t.LbfgsSteps} L-BFGS" : Runner.DescribePlan(t))}, {t.DType} on {t.Device}, seed {t.Seed}
               batch:      {string.Join(", ", t.Batch.Select(kv => $"{kv.Key} {kv.Value}"))} ({t.Sampler}, redrawn every {t.ResampleEvery} steps)
               weights:    {(t.Weights.Count == 0 ? "all 1" : string.Join(", ", t.Weights.Select(kv => $"{kv.Key} {kv.Value:R}")))}

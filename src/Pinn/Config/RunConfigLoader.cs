@@ -165,12 +165,12 @@ public static class RunConfigLoader
     {
         ["mlp"] = NeuralKeys,
         ["modified_mlp"] = NeuralKeys,
-        ["pig"] = ["type", "gaussians"],
+        ["pig"] = ["type", "gaussians", "hard_constraints"],
         ["gp"] = ["type", "grid", "max_frequency", "kernel", "components", "jitter", "boundary_weight", "solve_every"],
     };
 
     static string[] NeuralKeys => ["type", "layers", "activation", "normalize_inputs", "periodic", "fourier_features",
-                                   "fourier_scale", "weight_factorization"];
+                                   "fourier_scale", "weight_factorization", "hard_constraints"];
 
     static ModelOptions ReadModel(Section s, Problem problem)
     {
@@ -179,7 +179,7 @@ public static class RunConfigLoader
         var m = type switch
         {
             "mlp" or "modified_mlp" => ReadNeural(s, type),
-            "pig" => new ModelOptions { Type = type, Gaussians = ReadGaussians(s.Ensure("gaussians"), s.Doc) },
+            "pig" => new ModelOptions { Type = type, Gaussians = ReadGaussians(s.Ensure("gaussians"), s.Doc), HardConstraints = ReadHardConstraints(s) },
             "gp" => new ModelOptions { Type = type, Gp = ReadGp(s, problem) },
             _ => throw s.Doc.Error(s.Raw("type"), $"model.type: unknown model '{type}' (available: {string.Join(", ", ModelKeys.Keys)})"),
         };
@@ -217,7 +217,20 @@ public static class RunConfigLoader
             FourierFeatures = s.Int("fourier_features", d.FourierFeatures),
             FourierScale = s.Double("fourier_scale", d.FourierScale),
             WeightFactorization = rwf,
+            HardConstraints = ReadHardConstraints(s),
         };
+    }
+
+    /// <summary><c>model.hard_constraints: {initial: true, dirichlet: true}</c>; both default to false (written into run.yaml).</summary>
+    static HardConstraintOptions ReadHardConstraints(Section model)
+    {
+        if (model.Raw("hard_constraints") is { } raw and not YamlDotNet.RepresentationModel.YamlMappingNode)
+            throw model.Doc.Error(raw, "model.hard_constraints: expected a mapping like {initial: true, dirichlet: true}");
+        var s = model.Ensure("hard_constraints");
+        var d = new HardConstraintOptions();
+        var h = new HardConstraintOptions(s.Bool("initial", d.Initial), s.Bool("dirichlet", d.Dirichlet));
+        s.Done();
+        return h;
     }
 
     static TrainingOptions ReadTraining(Section s, string modelType)

@@ -21,6 +21,12 @@ public interface IFieldModel : IDisposable
     /// <summary>An extra loss term owned by the model (none for neural models).</summary>
     Tensor? PriorLoss() => null;
 
+    /// <summary>
+    /// Names of the problem's conditions the model satisfies by construction (model.hard_constraints): the trainer
+    /// builds no loss term for them.
+    /// </summary>
+    IReadOnlyCollection<string> EnforcedConditions => [];
+
     /// <summary>One line for logs: architecture and size.</summary>
     string Describe();
 

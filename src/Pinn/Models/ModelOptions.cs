@@ -25,4 +25,12 @@ public sealed record ModelOptions
     public Gp.GpOptions Gp { get; init; } = new();
     /// <summary>PIG (type: pig): Gaussian feature embedding and head.</summary>
     public GaussianFieldOptions Gaussians { get; init; } = new();
+    /// <summary>Conditions satisfied by construction instead of as loss terms (mlp, modified_mlp, pig): see <see cref="ConstrainedField"/>.</summary>
+    public HardConstraintOptions HardConstraints { get; init; } = new();
+}
+
+/// <summary>YAML <c>model.hard_constraints: {initial: true, dirichlet: true}</c> (both off by default).</summary>
+public sealed record HardConstraintOptions(bool Initial = false, bool Dirichlet = false)
+{
+    public bool Any => Initial || Dirichlet;
 }

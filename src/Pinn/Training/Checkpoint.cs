@@ -163,6 +163,7 @@ public sealed class Checkpoint
     /// <summary>The parameter's registered name (e.g. 'hidden.0.weight') where the model is a module, else its position.</summary>
     static string Name(IFieldModel model, TorchSharp.Modules.Parameter p, int index)
     {
+        if (model is ConstrainedField c) model = c.Network;
         if (model is nn.Module m)
             foreach (var (name, q) in m.named_parameters())
                 if (ReferenceEquals(q, p) || q.Handle == p.Handle) return $"'{name}'";

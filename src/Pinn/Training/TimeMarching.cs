@@ -26,6 +26,10 @@ public static class TimeMarching
     public static void Check(Problem problem, IFieldModel model, TrainingOptions options, ScalarType dtype, Device device)
     {
         var time = TimeAxis(problem);
+        if (problem.Conditions.FirstOrDefault(c => c.Kind == ConditionKind.Initial && model.EnforcedConditions.Contains(c.Name)) is { } ic)
+            throw new PinnException($"model.hard_constraints.initial: time marching (training.time_windows: {options.TimeWindows}) starts each window " +
+                                    $"after the first from the previous window's prediction, not from '{ic.Name}', so the initial value cannot be built " +
+                                    "into every window; set initial: false (dirichlet can stay) or use one window") { Key = "model.hard_constraints.initial" };
         var window = new TimeWindowProblem(problem, time.Min, time.Min + time.Length / options.TimeWindows, keepInitialConditions: true);
         using var trainer = new Trainer(window, model, options, dtype, device);
     }

@@ -87,6 +87,9 @@ public sealed class Trainer : IDisposable, IPhaseHost
         var valid = Terms.Select(t => t.Name).Concat(["pde", "ic", "bc"]).ToHashSet();
         foreach (var k in keys.Where(k => !valid.Contains(k)))
         {
+            if (_model.EnforcedConditions.Contains(k))
+                throw new PinnException($"{what}.{k}: condition '{k}' holds exactly by construction (model.hard_constraints), so it has no loss term; " +
+                                        "remove this key") { Key = $"{what}.{k}" };
             var hint = Symbolic.ExprParser.Suggest(k, valid);
             throw new PinnException($"{what}: '{k}' is not a loss term of problem '{_problem.Name}'" +
                                     (hint is null ? "" : $" (did you mean '{hint}'?)") +
@@ -96,7 +99,10 @@ public sealed class Trainer : IDisposable, IPhaseHost
 
     public IReadOnlyList<LossTerm> Terms { get; }
 
-    /// <summary>One loss term per residual equation (sharing the interior batch) and per condition.</summary>
+    /// <summary>
+    /// One loss term per residual equation (sharing the interior batch) and per condition, except the conditions
+    /// the model enforces exactly (<see cref="IFieldModel.EnforcedConditions"/>).
+    /// </summary>
     List<LossTerm> BuildTerms()
     {
         var domain = _problem.Domain;
@@ -116,7 +122,8 @@ public sealed class Trainer : IDisposable, IPhaseHost
         var pdeTerms = _problem.Equations.Select(eq => new ResidualTerm(eq.Name, "pde", _options.WeightFor(eq.Name, "pde"),
                                                                         eq.Equation.Residual, SetFor(Region.Interior, eq.Name, "pde"))).ToList();
         if (!_options.Causal.Enabled) terms.AddRange(pdeTerms);
-        foreach (var c in _problem.Conditions)
+        var exact = _model.EnforcedConditions;
+        foreach (var c in _problem.Conditions.Where(c => !exact.Contains(c.Name)))
         {
             string kind = c.Kind == ConditionKind.Initial ? "ic" : "bc";
             switch (c)
@@ -395,7 +402,8 @@ public sealed class Trainer : IDisposable, IPhaseHost
     /// <summary>The linear operator a jet carries as one block at each batch (<see cref="DerivativeEngine.LinearOperators"/>).</summary>
     Symbolic.LinearOperator? LinearAt(Tensor points)
     {
-        _linear ??= JetSet is null ? [] : DerivativeEngine.LinearOperators(Terms, _problem);
+        // A model that cannot carry operator blocks (hard constraints: L(W·N) ≠ W·L N) gets none.
+        _linear ??= JetSet is null || _model is not IJetModel { CanCarryOperators: true } ? [] : DerivativeEngine.LinearOperators(Terms, _problem);
         foreach (var (set, op) in _linear)
             if (ReferenceEquals(set.Points, points)) return op;
         return null;

@@ -316,6 +316,29 @@ public sealed class BadInputCorpusTests : IDisposable
         yield return new("gp_float32", s => s.Run("problem: poisson1d_sin20\nmodel: {type: gp, grid: {x: 64}, max_frequency: 4}\ntraining:\n  dtype: float32\n"),
                          "bad.yaml:4", "training.dtype", "float64");
 
+        // ---- hard constraints (model.hard_constraints): declarations that cannot be honoured name the condition
+        yield return new("hard_not_a_mapping", s => s.Run("problem: heat1d\nmodel:\n  hard_constraints: true\n"),
+                         "bad.yaml:3", "model.hard_constraints", "mapping");
+        yield return new("hard_key_typo", s => s.Run("problem: heat1d\nmodel:\n  hard_constraints: {inital: true}\n"),
+                         "bad.yaml:3", "'model.hard_constraints.inital'", "did you mean 'model.hard_constraints.initial'");
+        yield return new("hard_bool", s => s.Run("problem: heat1d\nmodel:\n  hard_constraints: {dirichlet: maybe}\n"),
+                         "bad.yaml:3", "model.hard_constraints.dirichlet", "'maybe'");
+        yield return new("hard_gp", s => s.Run("problem: poisson1d_sin20\nmodel:\n  type: gp\n  grid: {x: 64}\n  max_frequency: 4\n  hard_constraints: {dirichlet: true}\n"),
+                         "bad.yaml:6", "'model.hard_constraints'", "does not apply to model type 'gp'");
+        yield return new("hard_initial_without_time", s => s.Run("problem: poisson1d\nmodel:\n  hard_constraints:\n    initial: true\n"),
+                         "bad.yaml:4", "model.hard_constraints.initial", "no time coordinate");
+        yield return new("hard_incompatible_data", s => s.Run(Heat.Replace("u = sin(pi*x)", "u = 1") + "model:\n  hard_constraints: {initial: true, dirichlet: true}\n"),
+                         "bad.yaml:13", "model.hard_constraints", "'ic' (u = 1)", "'bc' (u = 0)", "disagree");
+        yield return new("hard_initial_not_a_value", s => s.Run(Heat.Replace("u = sin(pi*x)", "u + u_t = sin(pi*x)") + "model:\n  hard_constraints: {initial: true}\n"),
+                         "bad.yaml:13", "model.hard_constraints.initial", "'ic'", "not of the form u = u0(x)");
+        yield return new("hard_dirichlet_on_periodic_axis", s => s.Run("problem: heat1d\nmodel:\n  periodic: {x: {harmonics: 2}}\n  hard_constraints: {dirichlet: true}\n"),
+                         "bad.yaml:4", "model.hard_constraints.dirichlet", "'bc'", "periodic");
+        yield return new("hard_initial_time_marching", s => s.Run("problem: heat1d\nmodel:\n  hard_constraints: {initial: true}\ntraining:\n  time_windows: 2\n"),
+                         "bad.yaml:3", "model.hard_constraints.initial", "time marching", "'ic'");
+        yield return new("hard_weight_for_enforced_term", s => s.Run(Heat.Replace("equation: \"u = 0\"}", "equation: \"u = 0\", name: wall}") +
+                                                                      "model:\n  hard_constraints: {dirichlet: true}\ntraining:\n  weights: {wall: 10}\n"),
+                         "bad.yaml:15", "training.weights.wall", "'wall' holds exactly");
+
         // ---- checkpoints written by another model (and broken ones)
         yield return new("ckpt_resume_wider_layers", s =>
         {

@@ -115,6 +115,9 @@ public class RunDirectoryRoundTripTests : IDisposable
         ["mlp"] = ("heat1d", ["model.layers=[12, 12]", "training.batch={pde: 128, ic: 32, bc: 32}", "training.steps=40", "training.lbfgs_steps=6"]),
         ["modified_mlp"] = ("heat1d", ["model.type=modified_mlp", "model.layers=[12, 12]", "training.batch={pde: 128, ic: 32, bc: 32}",
                                        "training.steps=40", "training.lbfgs_steps=6"]),
+        // The wrapper around the network (hard constraints): same parameters, so checkpoints, eval and resume work unchanged.
+        ["mlp_hard"] = ("heat1d", ["model.layers=[12, 12]", "model.hard_constraints={initial: true, dirichlet: true}",
+                                   "training.batch={pde: 128}", "training.steps=40", "training.lbfgs_steps=6"]),
         ["pig"] = ("helmholtz2d/helmholtz2d.yaml", ["model.gaussians.count=24", "model.gaussians.channels=2",
                                                      "training.batch={pde: 128, bc: 64}", "training.steps=40", "training.lbfgs_steps=6"]),
         ["gp"] = ("gp/poisson1d_sin20.yaml", ["model.grid={x: 60}", "model.max_frequency=3", "model.components=6",
@@ -139,6 +142,7 @@ public class RunDirectoryRoundTripTests : IDisposable
 
     [Theory]
     [InlineData("mlp")]
+    [InlineData("mlp_hard")]
     [InlineData("modified_mlp")]
     [InlineData("pig")]
     [InlineData("gp")]
