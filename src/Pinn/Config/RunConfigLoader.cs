@@ -290,7 +290,7 @@ public static class RunConfigLoader
         ["ssbroyden"] = DenseKeys,
     };
 
-    static string[] DenseKeys => ["steps", "c1", "c2", "bracket_iterations", "max_parameters", "skip_tolerance", "initial_scaling", "gradient_tolerance"];
+    static string[] DenseKeys => ["steps", "c1", "c2", "bracket_iterations", "max_parameters", "skip_tolerance", "initial_scaling", "gradient_tolerance", "resample"];
 
     /// <summary>
     /// <c>training.phases: [{adam: {steps: 2000, lr: 1e-3}}, {ssbroyden: {steps: 20000}}]</c> (a bare name is a phase with
@@ -396,6 +396,7 @@ public static class RunConfigLoader
                 SkipTolerance = s.Double("skip_tolerance", dq.SkipTolerance),
                 InitialScaling = s.Bool("initial_scaling", dq.InitialScaling),
             },
+            Resample = s.SubSection("resample") is { } rs ? ReadResample(rs, at) : null,
         };
         try { q.QuasiNewton.Validate(); }
         catch (PinnException e) when (e.File is null) { throw s.Doc.Error(at, $"{s.Path}: {e.Message}"); }
@@ -403,6 +404,22 @@ public static class RunConfigLoader
             throw s.Doc.Error(at, $"{s.Path}: the dense quasi-Newton phases (bfgs, ssbfgs, ssbroyden) work in float64 only, " +
                                   $"but training.dtype is {t.DType}; set training.dtype: float64 (--dtype float64)");
         return q;
+    }
+
+    /// <summary>
+    /// <c>resample: {every: 500, pool: 100000, k: 1, c: 1}</c> of a dense phase (RAD cycles); absent: one fixed batch.
+    /// Keys left out are written back with their defaults (<see cref="ResampleOptions"/>).
+    /// </summary>
+    static ResampleOptions ReadResample(Section s, YamlNode at)
+    {
+        var d = new ResampleOptions();
+        var r = new ResampleOptions { Every = s.Int("every", d.Every), Pool = s.Int("pool", d.Pool), K = s.Double("k", d.K), C = s.Double("c", d.C) };
+        s.Done();
+        if (r.Every < 1) throw s.Doc.Error(s.Raw("every") ?? at, $"{s.Path}.every must be at least 1 (iterations per cycle)");
+        if (r.Pool < 1) throw s.Doc.Error(s.Raw("pool") ?? at, $"{s.Path}.pool must be at least 1 (candidates per point set)");
+        if (!(r.K >= 0) || !double.IsFinite(r.K)) throw s.Doc.Error(s.Raw("k") ?? at, $"{s.Path}.k must be a finite number ≥ 0 (the exponent on |r|)");
+        if (!(r.C >= 0) || !double.IsFinite(r.C)) throw s.Doc.Error(s.Raw("c") ?? at, $"{s.Path}.c must be a finite number ≥ 0 (the uniform floor)");
+        return r;
     }
 
     /// <summary>The GP collocates on every node of its grid: sampling options would silently do nothing.</summary>

@@ -19,6 +19,22 @@ public abstract class LossTerm(string name, string kind, double weight)
 
     /// <summary>Values worth logging beside the loss (causal ε and min w).</summary>
     public virtual IEnumerable<(string Name, double Value)> Diagnostics => [];
+
+    /// <summary>The point set this term's residuals live on (residual-based resampling redraws it); null: none.</summary>
+    public virtual PointSet? ResidualSet => null;
+
+    /// <summary>
+    /// Σ over this term's residual components of r² at each of <paramref name="points"/> (N points of <see cref="ResidualSet"/>'s
+    /// region), as a vector of N: what residual-based resampling weighs candidates by. Null when the term has none.
+    /// </summary>
+    public virtual Tensor? PointwiseSquares(StepContext ctx, Tensor points) => null;
+
+    /// <summary>r² of a residual evaluated at n points, as n values (a constant residual is broadcast).</summary>
+    protected static Tensor PerPoint(Tensor r, long n)
+    {
+        var sq = r.square();
+        return sq.numel() == 1 ? sq.reshape(1).expand(n) : sq.reshape(n, -1).sum(1);
+    }
 }
 
 /// <summary>
@@ -46,6 +62,9 @@ public sealed class ResidualTerm(string name, string kind, double weight, Expr r
 
     public override Tensor Loss(StepContext ctx) =>
         Reduction.Reduce(ctx.At(Points.Points).Evaluate(Residual), Points.Points);
+
+    public override PointSet? ResidualSet => Points;
+    public override Tensor? PointwiseSquares(StepContext ctx, Tensor points) => PerPoint(ctx.At(points).Evaluate(Residual), points.shape[0]);
 }
 
 /// <summary>Mean squared mismatch of each matched expression between the two faces of a periodic axis.</summary>
@@ -59,6 +78,15 @@ public sealed class PeriodicTerm(string name, double weight, IReadOnlyList<Expr>
         var lo = ctx.At(Points.Points);
         var hi = ctx.At(Points.Partner);
         return matched.Select(e => (lo.Evaluate(e) - hi.Evaluate(e)).square().mean()).Aggregate((a, b) => a + b);
+    }
+
+    public override PointSet? ResidualSet => Points;
+    public override Tensor? PointwiseSquares(StepContext ctx, Tensor points)
+    {
+        var partner = Points.PartnerOf(points.detach()).requires_grad_(points.requires_grad);
+        var lo = ctx.At(points);
+        var hi = ctx.At(partner);
+        return matched.Select(e => PerPoint(lo.Evaluate(e) - hi.Evaluate(e), points.shape[0])).Aggregate((a, b) => a + b);
     }
 }
 
@@ -92,6 +120,13 @@ public sealed class CausalResidualTerm(IReadOnlyList<Expr> residuals, PointSet p
 
     public override void AfterStep() => causal.AfterStep();
 
+    public override PointSet? ResidualSet => points;
+    public override Tensor? PointwiseSquares(StepContext ctx, Tensor at)
+    {
+        var ev = ctx.At(at);
+        return residuals.Select(r => PerPoint(ev.Evaluate(r), at.shape[0])).Aggregate((a, b) => a + b);
+    }
+
     public override IEnumerable<(string, double)> Diagnostics => [("causal_eps", causal.Epsilon), ("causal_min_w", causal.MinWeight)];
 }
 
@@ -106,4 +141,7 @@ public sealed class DataTerm(string name, string kind, double weight, PointSet p
         var predicted = ctx.Model.Forward(points.Points);
         return (predicted - target(points.Points)).square().mean();
     }
+
+    public override PointSet? ResidualSet => points;
+    public override Tensor? PointwiseSquares(StepContext ctx, Tensor at) => PerPoint(ctx.Model.Forward(at) - target(at), at.shape[0]);
 }

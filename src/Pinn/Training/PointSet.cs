@@ -28,9 +28,15 @@ public class PointSet : IDisposable
     /// <summary>The current points, N×d, requiring grad (derivatives are taken with respect to them).</summary>
     public Tensor Points { get; private set; } = null!;
 
-    public virtual void Resample(ScalarType dtype, Device device)
+    public void Resample(ScalarType dtype, Device device) => Assign(_domain.Sample(Region, Count, _sampler), dtype, device);
+
+    /// <summary><paramref name="n"/> points of this set's region drawn with <paramref name="sampler"/> (candidates for residual-based resampling).</summary>
+    public double[,] SampleRegion(int n, IPointSampler sampler) => _domain.Sample(Region, n, sampler);
+
+    /// <summary>Makes <paramref name="raw"/> (Count × d) the current points.</summary>
+    public virtual void Assign(double[,] raw, ScalarType dtype, Device device)
     {
-        var raw = _domain.Sample(Region, Count, _sampler);
+        if (raw.GetLength(0) != Count) throw new PinnException($"{Region}: {raw.GetLength(0)} points given for a batch of {Count}");
         Replace(ToLeaf(raw, dtype, device));
     }
 
@@ -71,16 +77,22 @@ public sealed class PeriodicPointSet(Box domain, string axis, int count, IPointS
     readonly Box _domain = domain;
     public Tensor Partner { get; private set; } = null!;
 
-    public override void Resample(ScalarType dtype, Device device)
+    public override void Assign(double[,] raw, ScalarType dtype, Device device)
     {
-        base.Resample(dtype, device);
-        int j = _domain.IndexOf(Region.Axis!);
-        double max = _domain.Axes[j].Max;
+        base.Assign(raw, dtype, device);
         using var scope = NewDisposeScope();
-        var other = Points.detach().clone();
-        other[TensorIndex.Colon, j] = tensor(max, dtype: dtype, device: device);
+        var other = PartnerOf(Points.detach());
         Partner?.Dispose();
         Partner = other.requires_grad_(true).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The points on the opposite face matching <paramref name="points"/> (a copy, the axis set to its maximum).</summary>
+    public Tensor PartnerOf(Tensor points)
+    {
+        int j = _domain.IndexOf(Region.Axis!);
+        var other = points.clone();
+        other[TensorIndex.Colon, j] = tensor(_domain.Axes[j].Max, dtype: points.dtype, device: points.device);
+        return other;
     }
 
     public override void Dispose()

@@ -363,6 +363,8 @@ public sealed class Trainer : IDisposable, IPhaseHost
     int _draws;
 
     double IPhaseHost.LearningRateScale => _lrScale;
+    int IPhaseHost.Draws => _draws;
+    IReadOnlyList<PointSet> IPhaseHost.PointSets => _sets;
     IFieldModel IPhaseHost.Model => _model;
     TrainingOptions IPhaseHost.Options => _options;
     (Tensor Total, IReadOnlyList<(string Name, Tensor Value)> Terms) IPhaseHost.Loss(StepContext context, bool rebalance) => Loss(context, rebalance);

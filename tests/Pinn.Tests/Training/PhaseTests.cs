@@ -148,9 +148,11 @@ public class PhaseTrainingTests : IDisposable
     [InlineData("ssbroyden", 80)]  // SSBroyden iteration 19 of 40 (log steps 61–100): after a checkpoint at 15, before the one at 30
     [InlineData("bfgs", 61)]       // its very first iteration
     [InlineData("lbfgs", 70)]      // L-BFGS with the strong-Wolfe search, mid-phase
-    public void A_run_interrupted_inside_a_quasi_Newton_phase_resumes_bit_identically(string optimizer, int stopAt)
+    // RAD cycles every 7 iterations: redraws at 7 and 14 before the stop at iteration 19 (one checkpointed at 15), 21, 28, 35 after it
+    [InlineData("ssbroyden", 80, ", resample: {every: 7, pool: 2000, k: 1, c: 1}")]
+    public void A_run_interrupted_inside_a_quasi_Newton_phase_resumes_bit_identically(string optimizer, int stopAt, string resample = "")
     {
-        var extra = optimizer == "lbfgs" ? ", line_search: strong_wolfe" : "";
+        var extra = (optimizer == "lbfgs" ? ", line_search: strong_wolfe" : "") + resample;
         var phases = $"training.phases=[{{adam: {{steps: 60}}}}, {{{optimizer}: {{steps: 40{extra}}}}}]";
         var straight = Runner.Run(Config("straight", phases)).Result;
         straight.Status.Should().Be("completed");

@@ -62,6 +62,10 @@ public interface IPhaseHost
     (Tensor Total, IReadOnlyList<(string Name, Tensor Value)> Terms) Loss(StepContext context, bool rebalance = false);
     /// <summary>Redraws every batch of collocation points (counted, so that a resumed run replays it).</summary>
     void DrawBatch();
+    /// <summary>Uniform redraws so far (<see cref="DrawBatch"/>; in the checkpoint): a run-wide count phases can tag their own draws with.</summary>
+    int Draws { get; }
+    /// <summary>The batches of collocation points the terms read (<see cref="LossTerm.ResidualSet"/>); empty for a model that brings its own points.</summary>
+    IReadOnlyList<PointSet> PointSets { get; }
 }
 
 /// <summary>How one phase ended (metrics.json, <see cref="TrainingResult.Phases"/>).</summary>

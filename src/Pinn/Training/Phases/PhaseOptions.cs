@@ -83,6 +83,8 @@ public sealed record QuasiNewtonPhaseOptions : PhaseOptions
     public QuasiNewtonOptions QuasiNewton { get; init; } = new();
     /// <summary>End the phase when ‖∇L‖₂ falls to this (0: never).</summary>
     public double GradientTolerance { get; init; }
+    /// <summary>Residual-based resampling cycles (YAML <c>resample: {every, pool, k, c}</c>); null: one fixed batch for the whole phase.</summary>
+    public ResampleOptions? Resample { get; init; }
 
     public static string NameOf(QuasiNewtonMethod m) => m switch
     {
@@ -98,4 +100,21 @@ public sealed record QuasiNewtonPhaseOptions : PhaseOptions
         "ssbroyden" => QuasiNewtonMethod.SsBroyden,
         _ => null,
     };
+}
+
+/// <summary>
+/// RAD (Wu et al. 2023; OPTIMIZERS.md §4, §11.1): every <see cref="Every"/> iterations (and after a failed line search)
+/// each point set is redrawn from <see cref="Pool"/> candidates of its region with probability
+/// p ∝ ε^k / mean(ε^k) + c, ε = |residual| at the candidate, without replacement; the inverse Hessian is kept.
+/// </summary>
+public sealed record ResampleOptions
+{
+    /// <summary>Iterations per cycle (N_change: 500 in KIY/URB, 100 in VRBA).</summary>
+    public int Every { get; init; } = 500;
+    /// <summary>Candidates drawn per point set and cycle (100k in Wu and URB; at least the set's batch).</summary>
+    public int Pool { get; init; } = 100_000;
+    /// <summary>Exponent on |r| (0: uniform redraws).</summary>
+    public double K { get; init; } = 1;
+    /// <summary>Uniform floor added to the normalised density (Wu's code default 1; URB uses 0 for AC).</summary>
+    public double C { get; init; } = 1;
 }

@@ -10,15 +10,26 @@ namespace Pinn.Training.Phases;
 /// A failed line search takes no step; the next iteration retries once with the line-search memory reset
 /// (the initial step of a fresh start, OPTIMIZERS.md §2.2), and a second failure in a row ends the phase — what
 /// a SciPy/JAX cycle restart on an unchanged batch would do.
-/// Seam for residual-based resampling (issue 13 item 4): redraw the batch between cycles inside <see cref="Step"/>,
-/// then <see cref="DenseQuasiNewton.KeepCurvatureAfterResample"/> — H is kept, the memory is reset, f and g re-evaluated.
+/// With <see cref="QuasiNewtonPhaseOptions.Resample"/> the phase runs in cycles (OPTIMIZERS.md §4): every
+/// <see cref="ResampleOptions.Every"/> iterations, and at once after a failed line search (the record codes end the
+/// cycle there), the batches are redrawn by <see cref="ResidualResampler"/> and
+/// <see cref="DenseQuasiNewton.KeepCurvatureAfterResample"/> keeps H (symmetrised, reset only when not SPD), resets
+/// the line-search memory and re-evaluates f and g on the new batch. Three cycles in a row without an accepted step end
+/// the phase. The current batches and the cycle counters are part of the phase state.
 /// </summary>
-sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost host) : ITrainingPhase
+public sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost host) : ITrainingPhase
 {
     ParameterObjective? _objective;
     DenseQuasiNewton? _qn;
     bool _wantTerms;
     IReadOnlyDictionary<string, double>? _terms;
+    // Resampling cycles (unused without options.Resample).
+    int _tag;            // host.Draws when the phase began: tells this phase's cycle seeds from another phase's
+    int _cycle;          // redraws done in this phase
+    int _sinceDraw;      // iterations since the last (re)draw
+    int _cycleSteps;     // accepted steps in the current cycle
+    int _failedCycles;   // cycles in a row that ended without an accepted step
+    bool _redrawNow;     // a line search failed: redraw before the next iteration
 
     public PhaseOptions Options => options;
     public bool LossAfterStep => true;
@@ -27,13 +38,19 @@ sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost host) 
     public int LineSearches => _qn is null ? 0 : _qn.Iterations + _qn.LineSearchFailures;
     /// <summary>The optimiser (for tests and diagnostics); null before <see cref="Begin"/>.</summary>
     public DenseQuasiNewton? Optimizer => _qn;
+    /// <summary>Resampling cycles completed (redraws done in this phase).</summary>
+    public int Cycles => _cycle;
+    /// <summary>What the last redraw did with H (null before the first).</summary>
+    public CurvatureCheck? LastCurvatureCheck { get; private set; }
 
     public void Begin(BinaryReader? saved)
     {
         _objective = new ParameterObjective(host.Model.TrainableParameters, Loss);
+        if (options.Resample is { } rs) ResidualResampler.Check(host, rs, options.Name);
         if (saved is null)
         {
             host.DrawBatch();
+            _tag = host.Draws;
             using var scope = NewDisposeScope();
             _qn = new DenseQuasiNewton(_objective, _objective.Flatten(), options.QuasiNewton);
         }
@@ -41,6 +58,7 @@ sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost host) 
         {
             _qn = DenseQuasiNewton.Resume(_objective, saved, options.QuasiNewton, host.Model.TrainableParameters[0].device);
             _objective.Assign(_qn.X);
+            if (options.Resample is not null) ReadCycles(saved);
         }
     }
 
@@ -54,11 +72,25 @@ sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost host) 
     public PhaseIteration Step(int iteration, bool log)
     {
         var qn = _qn ?? throw new InvalidOperationException("Begin the phase first");
+        if (options.Resample is { } rs && (_redrawNow || _sinceDraw >= rs.Every)) Resample();
         _wantTerms = log;
         _terms = null;
         bool hadMemory = qn.HasLineSearchMemory;
         var step = qn.Step();
         _wantTerms = false;
+        _sinceDraw++;
+        if (options.Resample is not null)
+        {
+            if (step.Moved) { _cycleSteps++; _failedCycles = 0; }
+            else if (step.Failure != "zero gradient")
+            {
+                _objective!.Assign(qn.X);
+                _redrawNow = true; // the cycle ends here (§4); the next iteration starts one on a new batch
+                if (_cycleSteps == 0 && ++_failedCycles > 2)
+                    return new PhaseIteration(qn.Value, $"line search failed on {_failedCycles} fresh batches in a row ({step.Failure})");
+                return new PhaseIteration(qn.Value);
+            }
+        }
         if (!step.Moved)
         {
             _objective!.Assign(qn.X); // the parameters hold the last trial point
@@ -71,7 +103,65 @@ sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost host) 
         return new PhaseIteration(qn.Value, stop, step.LineSearch?.Step ?? 0, _terms);
     }
 
-    public void SaveState(BinaryWriter w) => (_qn ?? throw new InvalidOperationException("Begin the phase first")).SaveState(w);
-    public void LoadState(BinaryReader r) => (_qn ?? throw new InvalidOperationException("Begin the phase first")).LoadState(r);
+    /// <summary>
+    /// Starts the next cycle now (what <see cref="Step"/> does when one is due): new batches (RAD), H kept when it passes
+    /// the SPD check, line-search memory reset, f and g on the new batch.
+    /// </summary>
+    public CurvatureCheck Resample()
+    {
+        var rs = options.Resample ?? throw new InvalidOperationException($"{options.Name}: no resample options");
+        _ = _qn ?? throw new InvalidOperationException("Begin the phase first");
+        _cycle++;
+        ResidualResampler.Redraw(host, rs, _tag, _cycle);
+        LastCurvatureCheck = _qn!.KeepCurvatureAfterResample();
+        _sinceDraw = 0;
+        _cycleSteps = 0;
+        _redrawNow = false;
+        return LastCurvatureCheck.Value;
+    }
+
+    const string CyclesMagic = "pinn.rad_cycles";
+
+    public void SaveState(BinaryWriter w)
+    {
+        (_qn ?? throw new InvalidOperationException("Begin the phase first")).SaveState(w);
+        if (options.Resample is null) return;
+        w.Write(CyclesMagic);
+        foreach (var v in new[] { _tag, _cycle, _sinceDraw, _cycleSteps, _failedCycles }) w.Write(v);
+        w.Write(_redrawNow);
+        w.Write(host.PointSets.Count);
+        foreach (var set in host.PointSets)
+        {
+            // The batch itself: a RAD draw cannot be replayed from the uniform samplers' draw count.
+            var pts = set.Points.detach().to(ScalarType.Float64).cpu().contiguous();
+            w.Write(pts.shape[0]);
+            w.Write(pts.shape[1]);
+            foreach (var x in pts.data<double>()) w.Write(x);
+        }
+    }
+
+    void ReadCycles(BinaryReader r)
+    {
+        if (r.ReadString() != CyclesMagic)
+            throw new PinnException($"the checkpoint's {options.Name} phase has no resampling state; resume with the config it was started with");
+        _tag = r.ReadInt32(); _cycle = r.ReadInt32(); _sinceDraw = r.ReadInt32(); _cycleSteps = r.ReadInt32(); _failedCycles = r.ReadInt32();
+        _redrawNow = r.ReadBoolean();
+        int sets = r.ReadInt32();
+        if (sets != host.PointSets.Count) throw new PinnException($"the checkpoint holds {sets} point sets, this run has {host.PointSets.Count}");
+        foreach (var set in host.PointSets)
+        {
+            long n = r.ReadInt64(), d = r.ReadInt64();
+            var raw = new double[n, d];
+            for (long i = 0; i < n; i++)
+                for (long j = 0; j < d; j++) raw[i, j] = r.ReadDouble();
+            set.Assign(raw, ScalarType.Float64, host.Model.TrainableParameters[0].device); // dense phases run in float64
+        }
+    }
+
+    public void LoadState(BinaryReader r)
+    {
+        (_qn ?? throw new InvalidOperationException("Begin the phase first")).LoadState(r);
+        if (options.Resample is not null) ReadCycles(r);
+    }
     public void Dispose() => _qn?.Dispose();
 }
