@@ -46,6 +46,7 @@ public class BalancingAndMarchingTests : IDisposable
         r.AdamSteps.Should().Be(3 * 2000);
         // Three 2000-step windows, 2×32, float64: a window that did not start from its predecessor's end,
         // or a wrong stitch, is O(1) on its third of the grid. Spread: see the class comment.
+        // float64, spread over native AMD EPYC / MKL Intel AVX-512 / AVX2-only arithmetic × 1, 2 threads and seeds 0–4 (tests/spread/pinned.sh, 2026-12-01): 3.3e-3 … 6.6e-3; bound 3× the worst.
         Pinned.Below("time_marching", r.Error!.RelativeL2, 2e-2);
     }
 
@@ -57,6 +58,7 @@ public class BalancingAndMarchingTests : IDisposable
         o.Result.Status.Should().Be("completed");
         var header = File.ReadLines(Path.Combine(o.Directory, "log.csv")).First();
         header.Should().Contain("causal_eps").And.Contain("causal_min_w").And.Contain("weight_pde").And.Contain("weight_ic");
+        // float64, spread over native AMD EPYC / MKL Intel AVX-512 / AVX2-only arithmetic × 1, 2 threads and seeds 0–4 (tests/spread/pinned.sh, 2026-12-01): 1.8e-2 … 4.0e-2; bound 5× the worst.
         Pinned.Below("causal_balanced", o.Result.Error!.RelativeL2, 0.2);
     }
 }

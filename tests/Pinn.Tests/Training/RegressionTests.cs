@@ -28,9 +28,10 @@ public class RegressionTests : IDisposable
     [Fact, Trait("Category", "Pinned")]
     public void Poisson1D_reaches_relative_L2_below_1e_3()
     {
-        // 2000 Adam + 200 L-BFGS; the bar is 1e-3. Measured: see SPREAD below.
+        // 2000 Adam + 200 L-BFGS; the bar is 1e-3.
         var r = Train(TestPaths.Problem("poisson1d/poisson1d.yaml"), "training.lbfgs_steps=200").Result;
         r.Status.Should().Be("completed");
+        // float64, spread over native AMD EPYC / MKL Intel AVX-512 / AVX2-only arithmetic × 1, 2 threads and seeds 0–4 (tests/spread/pinned.sh, 2026-12-01): 5.4e-6 … 1.3e-4 (MKL's Intel path alone moves it 8×); bound 7.8× the worst.
         Pinned.Below("poisson1d", r.Error!.RelativeL2, 1e-3);
     }
 
@@ -40,7 +41,8 @@ public class RegressionTests : IDisposable
         var r = Train("heat1d", "training.steps=1500", "model.layers=[32, 32, 32]", "training.batch.pde=512",
                       "training.batch.ic=128", "training.batch.bc=128", "training.lbfgs_steps=200").Result;
         r.Status.Should().Be("completed");
-        Pinned.Below("heat1d", r.Error!.RelativeL2, 1e-3);
+        // float64, spread over native AMD EPYC / MKL Intel AVX-512 / AVX2-only arithmetic × 1, 2 threads and seeds 0–4 (tests/spread/pinned.sh, 2026-12-01): 3.5e-4 … 5.7e-4; bound 2.6× the worst.
+        Pinned.Below("heat1d", r.Error!.RelativeL2, 1.5e-3);
     }
 
     [Fact, Trait("Category", "Pinned")]
@@ -53,7 +55,9 @@ public class RegressionTests : IDisposable
         var r = Train(TestPaths.Problem("burgers/burgers_quick.yaml"), "training.steps=3000", "training.lbfgs_steps=500",
                       "evaluation.grid={x: 128, t: 50}").Result;
         r.Status.Should().Be("completed");
-        Pinned.Below("burgers", r.Error!.RelativeL2, 0.2);
+        // float64, spread over native AMD EPYC / MKL Intel AVX-512 / AVX2-only arithmetic × 1, 2 threads and seeds 0–4 (tests/spread/pinned.sh, 2026-12-01): 2.5e-2 … 1.09e-1 (seed 0: 5.9e-2 … 6.1e-2 on every machine — float64 made the machines agree;
+        // the seeds still spread 4×); bound 2.3× the worst.
+        Pinned.Below("burgers", r.Error!.RelativeL2, 0.25);
     }
 
     [Fact]
