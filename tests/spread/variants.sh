@@ -4,19 +4,22 @@
 #   native      this machine as it is
 #   mkl-avx512  oneMKL's Intel AVX-512 kernels (an Intel Xeon with AVX-512), via the mkl_intel_path shim
 #   mkl-avx2    an AVX2-only machine: MKL AVX2 kernels, ATen's avx2 kernels, .NET without AVX-512
-# Usage: tests/spread/variants.sh [-v "native mkl-avx2"] [-t "1 2"] -- <command and args>
+# Usage: tests/spread/variants.sh [-v "native mkl-avx2"] [-t "1 2"] [-l LOGDIR] -- <command and args>
 #   e.g. tests/spread/variants.sh -- ./pinn run heat1d --steps 500 --quiet
-# Each line printed: variant, threads, then the command's last output line. PINN_THREADS is set to the
+# Each line printed: variant, threads, exit code, then the command's last output line (-l keeps the whole
+# output as LOGDIR/<variant>-<threads>t.log). PINN_THREADS is set to the
 # thread count (the test suite reads it; for pinn run add --set training.threads=$PINN_THREADS yourself,
 # or rely on the script appending it when the command is `./pinn run`).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 variants="native mkl-avx512 mkl-avx2"
 threads="1 2"
+logdir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -v) variants="$2"; shift 2 ;;
     -t) threads="$2"; shift 2 ;;
+    -l) logdir="$2"; mkdir -p "$logdir"; shift 2 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -38,7 +41,8 @@ for v in $variants; do
     esac
     cmd=("$@")
     if [ "${cmd[0]##*/}" = pinn ] && [ "${cmd[1]:-}" = run ]; then cmd+=(--set "training.threads=$t"); fi
-    last=$(env "${env[@]}" "${cmd[@]}" 2>&1 | tail -n 1)
-    printf '%-10s %s  %s\n' "$v" "$t" "$last"
+    log="${logdir:-${TMPDIR:-/tmp}}/pinn-variant-$v-${t}t.log"
+    rc=0; env "${env[@]}" "${cmd[@]}" > "$log" 2>&1 || rc=$?
+    printf '%-10s %s  rc=%s  %s\n' "$v" "$t" "$rc" "$(tail -n 1 "$log")"
   done
 done
