@@ -9,13 +9,7 @@ public class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    static (int code, string stdout, string stderr) Pinn(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = PinnCommand.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int code, string stdout, string stderr) Pinn(params string[] args) => TestInputs.Pinn(args);
 
     [Fact]
     public void List_names_every_builtin_problem()

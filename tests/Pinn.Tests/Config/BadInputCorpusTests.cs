@@ -67,20 +67,7 @@ public sealed class BadInputCorpusTests : IDisposable
     }
 
     // Line numbers in the rows below count from this text: equation on line 8, conditions on 10 and 11.
-    const string Heat = """
-        problem:
-          name: heat
-          coordinates: {x: [0, 1]}
-          time: {t: [0, 1]}
-          fields: [u]
-          parameters: {alpha: 0.1}
-          equations:
-            - "u_t = alpha*u_xx"
-          conditions:
-            - {type: initial, equation: "u = sin(pi*x)"}
-            - {type: dirichlet, on: boundary, equation: "u = 0"}
-
-        """;
+    const string Heat = TestInputs.InlineHeat + "\n";
 
     /// <summary>The heat problem with a reference file on line 12.</summary>
     static string HeatWithReference(string file, string extra = "") => Heat + $"  reference: {{file: {file}{extra}}}\n";
@@ -401,13 +388,7 @@ public sealed class BadInputCorpusTests : IDisposable
 
     public static TheoryData<string> Names => new(Cases.Keys);
 
-    static (int code, string stdout, string stderr) Pinn(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = PinnCommand.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int code, string stdout, string stderr) Pinn(params string[] args) => TestInputs.Pinn(args);
 
     [Fact]
     public void The_corpus_has_at_least_30_rows() => Cases.Should().HaveCountGreaterThanOrEqualTo(30);

@@ -17,19 +17,7 @@ public class BadInputTests : IDisposable
         return path;
     }
 
-    const string Heat = """
-        problem:
-          name: heat
-          coordinates: {x: [0, 1]}
-          time: {t: [0, 1]}
-          fields: [u]
-          parameters: {alpha: 0.1}
-          equations:
-            - "u_t = alpha*u_xx"
-          conditions:
-            - {type: initial, equation: "u = sin(pi*x)"}
-            - {type: dirichlet, on: boundary, equation: "u = 0"}
-        """;
+    const string Heat = TestInputs.InlineHeat;
 
     PinnException Fails(string yaml, params string[] overrides)
     {
