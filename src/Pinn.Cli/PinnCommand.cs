@@ -158,21 +158,25 @@ public static class PinnCommand
 
     static Command ReproduceCommand(TextWriter stdout, TextWriter stderr, IProblemCatalog catalog)
     {
-        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp, pig" };
+        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp, pig, optim (the quasi-Newton record configs)" };
         var budget = new Option<string>("--budget") { Description = "quick (2 CPU cores, < 30 min) or full (the configs' budgets; for a GPU)", DefaultValueFactory = _ => "quick" };
         var outDir = new Option<string>("--out") { Description = "results folder (default results)", DefaultValueFactory = _ => "results" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (default: libtorch's choice; 1 on a machine shared with other jobs)" };
-        var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir, threads };
+        var only = new Option<string?>("--only") { Description = "optim: run the cases whose name or config contains this (e.g. burgers)" };
+        var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir, threads, only };
         cmd.SetAction(r => Guarded(stderr, () =>
         {
             var which = r.GetValue(paper)!;
             if (r.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
+            using var signals = new StopSignals(); // optim: SIGINT / SIGTERM stop every run gracefully; the table keeps what ended
             var path = which switch
             {
+                "optim" => OptimReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(),
+                                                 ChildRuns.Launch, r.GetValue(only), signals.Token),
                 "causal" => CausalReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 "gp" => GpReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 "pig" => PigReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
-                _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig)"),
+                _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig, optim)"),
             };
             stdout.WriteLine($"wrote {path}");
             return Ok;

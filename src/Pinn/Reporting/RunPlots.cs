@@ -307,7 +307,7 @@ public static class RunPlots
     /// multiples. Marks the
     /// phase changes; says so in the plot when there is nothing to draw.
     /// </summary>
-    static void FinishLogPlot(Plot plot, IReadOnlyList<LogEntry> entries, string emptyText)
+    static void FinishLogPlot(Plot plot, IReadOnlyList<LogEntry> entries, string emptyText, bool markPhases = true)
     {
         var ys = plot.GetPlottables().OfType<ScottPlot.Plottables.Scatter>().SelectMany(s => s.Data.GetScatterPoints()).Select(p => p.Y).ToArray();
         if (ys.Length == 0)
@@ -334,7 +334,7 @@ public static class RunPlots
         plot.Grid.MajorLineColor = Colors.Black.WithOpacity(0.2);
         plot.Grid.MinorLineColor = Colors.Black.WithOpacity(0.07);
         plot.Grid.MinorLineWidth = 1;
-        MarkPhases(plot, entries, ymax);
+        if (markPhases) MarkPhases(plot, entries, ymax);
     }
 
     static string PowerOfTen(int e)
@@ -346,9 +346,9 @@ public static class RunPlots
 
     /// <summary>log10 of the positive, finite values against step; NaN, ±∞ and non-positive values are dropped.</summary>
     static ScottPlot.Plottables.Scatter? AddLogLine(Plot plot, IReadOnlyList<LogEntry> entries, Func<LogEntry, double> value, string legend,
-                           float width, bool markers = false, MarkerShape shape = MarkerShape.FilledCircle)
+                           float width, bool markers = false, MarkerShape shape = MarkerShape.FilledCircle, Func<LogEntry, double>? x = null)
     {
-        var pts = entries.Select(e => (x: (double)e.Step, y: value(e))).Where(p => double.IsFinite(p.y) && p.y > 0).ToArray();
+        var pts = entries.Select(e => (x: x?.Invoke(e) ?? e.Step, y: value(e))).Where(p => double.IsFinite(p.x) && double.IsFinite(p.y) && p.y > 0).ToArray();
         if (pts.Length == 0) return null;
         var s = plot.Add.Scatter(pts.Select(p => p.x).ToArray(), pts.Select(p => Math.Log10(p.y)).ToArray());
         s.LegendText = legend;
@@ -371,6 +371,33 @@ public static class RunPlots
                 text.LabelFontSize = 13;
                 text.OffsetY = 4;
             }
+    }
+
+    /// <summary>
+    /// Relative L2 error against wall time (minutes), one panel per problem and one line per run in it:
+    /// how <c>pinn reproduce optim</c> compares optimisers at equal time. A run without a log is left out of its panel.
+    /// </summary>
+    /// <param name="panels">Per panel its title and the runs' legends with the paths of their log.csv.</param>
+    public static void ErrorVsTime(string path, IReadOnlyList<(string Title, IReadOnlyList<(string Legend, string Log)> Runs)> panels)
+    {
+        if (panels.Count == 0) throw new PinnException("no runs to plot");
+        var plots = new List<Plot>();
+        foreach (var (title, runs) in panels)
+        {
+            var plot = LogPlot(title, "relative L2 error (final iterate)");
+            plot.XLabel("wall time (min)");
+            var all = new List<LogEntry>();
+            foreach (var (legend, log) in runs)
+            {
+                var evaluated = ReadLog(log).Where(e => e.Error is not null).ToArray();
+                all.AddRange(evaluated);
+                AddLogLine(plot, evaluated, e => e.Error!.RelativeL2, legend, width: 2, x: e => e.Seconds / 60);
+            }
+            FinishLogPlot(plot, all, "no run logged an error", markPhases: false);
+            plots.Add(plot);
+        }
+        int columns = Math.Min(panels.Count, 3), rows = (panels.Count + columns - 1) / columns;
+        Save(path, plots, rows, columns, columns * 700, rows * 500);
     }
 
     // ---------------------------------------------------------------- output

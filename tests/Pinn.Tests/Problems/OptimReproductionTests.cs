@@ -1,0 +1,89 @@
+using System.Text.Json.Nodes;
+using Pinn.Config;
+using Pinn.Problems;
+using Pinn.Training.Phases;
+
+namespace Pinn.Tests.Problems;
+
+/// <summary>`pinn reproduce optim` without training: the configs it writes, and the table and plot it builds from runs' outputs.</summary>
+public class OptimReproductionTests : IDisposable
+{
+    readonly string _dir = TestPaths.TempDir();
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static string ProblemsDir => TestPaths.Problem("");
+
+    [Theory]
+    [InlineData("quick")]
+    [InlineData("full")]
+    public void Every_case_and_method_gets_a_valid_config_that_differs_only_in_its_last_phase(string budget)
+    {
+        var jobs = OptimReproduction.Plan(budget, _dir, ProblemCatalog.Instance, ProblemsDir);
+        jobs.Should().HaveCount(OptimReproduction.Cases.Count * OptimReproduction.Methods.Count);
+        foreach (var j in jobs)
+        {
+            var cfg = RunConfigLoader.Load(j.ConfigPath, ProblemCatalog.Instance);
+            var original = RunConfigLoader.Load(TestPaths.Problem(j.Case.Config), ProblemCatalog.Instance);
+            var phases = cfg.Training.Phases!;
+            phases.Should().HaveCount(original.Training.Phases!.Count, j.ConfigPath);
+            phases[0].Should().Be(original.Training.Phases[0], "the warm-up is the record config's");
+            phases[^1].Name.Should().Be(j.Method.Slug);
+            phases[^1].Steps.Should().BeGreaterThan(1_000_000, "the wall time, not the step count, ends every run");
+            if (phases[^1] is QuasiNewtonPhaseOptions q && original.Training.Phases[^1] is QuasiNewtonPhaseOptions o)
+                q.Resample.Should().Be(o.Resample, "BFGS and SSBroyden resample as the record config does");
+            if (phases[^1] is LbfgsPhaseOptions l) l.LineSearch.Should().Be(LbfgsLineSearch.StrongWolfe);
+            cfg.Training.TimeLimit.Should().Be(60 * (budget == "quick" ? j.Case.QuickMinutes : j.Case.FullMinutes));
+            cfg.Training.Threads.Should().Be(1);
+            cfg.Training.DType.Should().Be("float64");
+            cfg.Model.Should().BeEquivalentTo(original.Model, "the network is the record config's");
+            j.RunDir.Should().Be(Path.Combine(Path.GetFullPath(_dir), cfg.Problem.Name, j.Name));
+        }
+        if (budget == "quick")
+            jobs.Sum(j => j.Minutes).Should().BeLessThan(OptimReproduction.Jobs * 60, "the quick budget fits an hour on 2 cores");
+    }
+
+    [Fact]
+    public void A_filter_that_matches_nothing_names_the_cases()
+    {
+        var act = () => OptimReproduction.Plan("quick", _dir, ProblemCatalog.Instance, ProblemsDir, only: "navier");
+        act.Should().Throw<PinnException>().WithMessage("*no case matches 'navier'*burgers/burgers_ssbroyden.yaml*");
+    }
+
+    [Fact]
+    public void The_table_and_plot_come_from_each_runs_metrics_and_log_and_a_failed_run_keeps_its_row()
+    {
+        var launched = new List<string>();
+        Task<int> Fake(string config, string log, CancellationToken cancel)
+        {
+            var cfg = RunConfigLoader.Load(config, ProblemCatalog.Instance);
+            lock (launched) launched.Add(config);
+            var method = cfg.Training.Phases![^1].Name;
+            File.WriteAllText(log, "training…\n" + (method == "bfgs" ? "error: something went wrong\n" : ""));
+            if (method == "bfgs") return Task.FromResult(1); // no metrics.json: the row says why
+            var dir = Path.Combine(cfg.Output.Dir, cfg.Problem.Name, cfg.Output.Name!);
+            Directory.CreateDirectory(dir);
+            double error = method == "ssbroyden" ? 1e-6 : 1e-3;
+            File.WriteAllText(Path.Combine(dir, "log.csv"),
+                $"phase,step,seconds,lr,loss,loss_pde,rel_l2_u\nadam,0,0.1,0.001,1,1,0.5\n{method},100,30,,1e-6,1e-6,{error}\n");
+            File.WriteAllText(Path.Combine(dir, "metrics.json"), new JsonObject
+            {
+                ["problem"] = cfg.Problem.Name, ["status"] = "completed", ["relative_l2"] = error, ["wall_seconds"] = 60.0,
+                ["parameter_count"] = 901, ["phases"] = new JsonArray(
+                    new JsonObject { ["optimizer"] = "adam", ["steps"] = 1000, ["stop"] = "" },
+                    new JsonObject { ["optimizer"] = method, ["steps"] = 4321, ["evaluations_per_line_search"] = 1.25, ["stop"] = "time limit" }),
+            }.ToJsonString());
+            return Task.FromResult(0);
+        }
+
+        var progress = new StringWriter();
+        var path = OptimReproduction.Run("quick", _dir, ProblemCatalog.Instance, progress, ProblemsDir, Fake, only: "poisson1d");
+        launched.Should().HaveCount(3);
+        var md = File.ReadAllText(path);
+        md.Should().Contain("| Poisson 1-D | Adam → SSBroyden | **1.00e-06** | 1000 adam + 4321 ssbroyden | 1.0 | 901 | 1.25 | time limit | ≤ 1e-7 |");
+        md.Should().Contain("| Poisson 1-D | Adam + L-BFGS | 1.00e-03 | 1000 adam + 4321 lbfgs |");
+        md.Should().Contain("| Poisson 1-D | Adam → BFGS | — | — |").And.Contain("exit 1: error: something went wrong");
+        File.Exists(Path.Combine(_dir, "optim.png")).Should().BeTrue();
+        new FileInfo(Path.Combine(_dir, "optim.png")).Length.Should().BeGreaterThan(5000);
+    }
+}
