@@ -2,6 +2,7 @@ using Pinn.Models;
 using Pinn.Problems;
 using Pinn.References;
 using Pinn.Training;
+using Pinn.Training.Optimizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,11 +23,12 @@ public sealed class FixedBatchPinnStep : IDisposable
     readonly TorchSharp.Modules.OptimizerHelper _adam;
 
     public FixedBatchPinnStep(Problem problem, IReadOnlyList<int> layers, ScalarType dtype, int interior, int initial, int boundary,
-                              double learningRate = 1e-3, int seed = 0, string derivatives = "autograd")
+                              double learningRate = 1e-3, int seed = 0, string derivatives = "autograd",
+                              HardConstraintOptions? hardConstraints = null)
     {
         _problem = problem;
         DType = dtype;
-        Model = ModelFactory.Create(new ModelOptions { Layers = layers }, problem, dtype, CPU, seed);
+        Model = ModelFactory.Create(new ModelOptions { Layers = layers, HardConstraints = hardConstraints ?? new() }, problem, dtype, CPU, seed);
         var options = new TrainingOptions
         {
             Batch = new Dictionary<string, int> { ["pde"] = interior, ["ic"] = initial, ["bc"] = boundary },
@@ -46,6 +48,12 @@ public sealed class FixedBatchPinnStep : IDisposable
     public IFieldModel Model { get; }
     public ScalarType DType { get; }
     public IReadOnlyList<LossTerm> Terms => _trainer.Terms;
+
+    /// <summary>
+    /// The step's loss as a function of the flat parameter vector — what the dense quasi-Newton phase minimises
+    /// (<c>QuasiNewtonPhase</c> builds the same <see cref="ParameterObjective"/> over the trainer's loss). float64 only.
+    /// </summary>
+    public ParameterObjective Objective() => new(Model.TrainableParameters, Loss);
 
     /// <summary>The batch each term is evaluated on, by term name (terms on one region share one set).</summary>
     public IReadOnlyDictionary<string, PointSet> PointSets => Terms.ToDictionary(t => t.Name, t => t switch
@@ -74,7 +82,8 @@ public sealed class FixedBatchPinnStep : IDisposable
         return Loss().ToDouble();
     }
 
-    Tensor Loss()
+    /// <summary>The weighted total loss graph at the current parameters (in the caller's dispose scope), without backward.</summary>
+    public Tensor Loss()
     {
         var ctx = _trainer.NewContext(); // the trainer's own: same parameters, derivative engine and operator blocks
         return Terms.Select(t => t.Weight == 1 ? t.Loss(ctx) : t.Weight * t.Loss(ctx)).Aggregate((a, b) => a + b);
