@@ -288,6 +288,7 @@ public static class RunConfigLoader
         ["bfgs"] = DenseKeys,
         ["ssbfgs"] = DenseKeys,
         ["ssbroyden"] = DenseKeys,
+        ["lm"] = ["steps", "damping", "solve", "max_rejections", "step_tolerance", "gradient_tolerance", "max_jacobian_mb", "resample"],
     };
 
     static string[] DenseKeys => ["steps", "c1", "c2", "bracket_iterations", "max_parameters", "skip_tolerance", "initial_scaling", "gradient_tolerance", "resample"];
@@ -340,6 +341,7 @@ public static class RunConfigLoader
             {
                 "adam" => ReadAdamPhase(ps, nameNode, t.AdamShorthand),
                 "lbfgs" => ReadLbfgsPhase(ps, nameNode, t.LbfgsShorthand),
+                "lm" => ReadLmPhase(ps, nameNode, t),
                 _ => ReadDensePhase(ps, nameNode, QuasiNewtonPhaseOptions.MethodOf(name)!.Value, t),
             };
             if (phase.Steps < 0) throw doc.Error(nameNode, $"{where}.{name}.steps must be ≥ 0");
@@ -404,6 +406,37 @@ public static class RunConfigLoader
             throw s.Doc.Error(at, $"{s.Path}: the dense quasi-Newton phases (bfgs, ssbfgs, ssbroyden) work in float64 only, " +
                                   $"but training.dtype is {t.DType}; set training.dtype: float64 (--dtype float64)");
         return q;
+    }
+
+    static readonly IReadOnlyDictionary<string, LmSolve> LmSolveNames =
+        new Dictionary<string, LmSolve> { ["auto"] = LmSolve.Auto, ["primal"] = LmSolve.Primal, ["dual"] = LmSolve.Dual };
+
+    static LmPhaseOptions ReadLmPhase(Section s, YamlNode at, TrainingOptions t)
+    {
+        var d = new LmPhaseOptions();
+        var solveName = s.String("solve", LmSolveNames.First(n => n.Value == d.Lm.Solve).Key);
+        if (!LmSolveNames.TryGetValue(solveName, out var solve))
+            throw s.Doc.Error(at, $"{s.Path}.solve: unknown solve '{solveName}' (use {string.Join(", ", LmSolveNames.Keys)})");
+        var l = new LmPhaseOptions
+        {
+            Steps = s.Int("steps", d.Steps),
+            GradientTolerance = s.Double("gradient_tolerance", d.GradientTolerance),
+            MaxJacobianMb = s.Int("max_jacobian_mb", d.MaxJacobianMb),
+            Lm = d.Lm with
+            {
+                InitialDamping = s.Double("damping", d.Lm.InitialDamping),
+                Solve = solve,
+                MaxRejections = s.Int("max_rejections", d.Lm.MaxRejections),
+                StepTolerance = s.Double("step_tolerance", d.Lm.StepTolerance),
+            },
+            Resample = s.SubSection("resample") is { } rs ? ReadResample(rs, at) : null,
+        };
+        try { l.Lm.Validate(); }
+        catch (PinnException e) when (e.File is null) { throw s.Doc.Error(at, $"{s.Path}: {e.Message}"); }
+        if (RunDevice.ResolveDType(t.DType) != TorchSharp.torch.ScalarType.Float64)
+            throw s.Doc.Error(at, $"{s.Path}: Levenberg–Marquardt works in float64 only, but training.dtype is {t.DType}; " +
+                                  "set training.dtype: float64 (--dtype float64)");
+        return l;
     }
 
     /// <summary>

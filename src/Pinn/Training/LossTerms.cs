@@ -29,6 +29,23 @@ public abstract class LossTerm(string name, string kind, double weight)
     /// </summary>
     public virtual Tensor? PointwiseSquares(StepContext ctx, Tensor points) => null;
 
+    /// <summary>
+    /// The term as a scaled residual vector r̃ (1-D) with <c>Weight · Loss(ctx) = ‖r̃‖²</c> exactly: what the Gauss–Newton
+    /// optimisers (<see cref="Optimizers.LevenbergMarquardt"/>) ask for. Null when the term's loss is not a weighted
+    /// mean of squares (causal weighting), which those optimisers then refuse by name.
+    /// </summary>
+    public virtual Tensor? ScaledResiduals(StepContext ctx) => null;
+
+    /// <summary>√(Weight / n) · r over the n entries of <paramref name="r"/>: ‖result‖² = Weight · mean(r²).</summary>
+    protected Tensor Scaled(Tensor r)
+    {
+        var flat = r.reshape(-1);
+        return flat * Math.Sqrt(Weight / flat.shape[0]);
+    }
+
+    /// <summary>A residual evaluated at n points as n rows (a constant residual, which mean() counts once, is broadcast: same mean).</summary>
+    protected static Tensor Rows(Tensor r, long n) => r.numel() == 1 ? r.reshape(1).expand(n) : r.reshape(n, -1);
+
     /// <summary>r² of a residual evaluated at n points, as n values (a constant residual is broadcast).</summary>
     protected static Tensor PerPoint(Tensor r, long n)
     {
@@ -65,6 +82,9 @@ public sealed class ResidualTerm(string name, string kind, double weight, Expr r
 
     public override PointSet? ResidualSet => Points;
     public override Tensor? PointwiseSquares(StepContext ctx, Tensor points) => PerPoint(ctx.At(points).Evaluate(Residual), points.shape[0]);
+
+    public override Tensor? ScaledResiduals(StepContext ctx) =>
+        Reduction is MeanSquare ? Scaled(Rows(ctx.At(Points.Points).Evaluate(Residual), Points.Points.shape[0])) : null;
 }
 
 /// <summary>Mean squared mismatch of each matched expression between the two faces of a periodic axis.</summary>
@@ -87,6 +107,14 @@ public sealed class PeriodicTerm(string name, double weight, IReadOnlyList<Expr>
         var lo = ctx.At(points);
         var hi = ctx.At(partner);
         return matched.Select(e => PerPoint(lo.Evaluate(e) - hi.Evaluate(e), points.shape[0])).Aggregate((a, b) => a + b);
+    }
+
+    public override Tensor? ScaledResiduals(StepContext ctx)
+    {
+        var lo = ctx.At(Points.Points);
+        var hi = ctx.At(Points.Partner);
+        long n = Points.Points.shape[0];
+        return cat(matched.Select(e => Scaled(Rows(lo.Evaluate(e) - hi.Evaluate(e), n))).ToList(), 0);
     }
 }
 
@@ -144,4 +172,6 @@ public sealed class DataTerm(string name, string kind, double weight, PointSet p
 
     public override PointSet? ResidualSet => points;
     public override Tensor? PointwiseSquares(StepContext ctx, Tensor at) => PerPoint(ctx.Model.Forward(at) - target(at), at.shape[0]);
+
+    public override Tensor? ScaledResiduals(StepContext ctx) => Scaled(ctx.Model.Forward(points.Points) - target(points.Points));
 }

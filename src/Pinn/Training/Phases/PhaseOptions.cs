@@ -13,6 +13,7 @@ namespace Pinn.Training.Phases;
 [JsonDerivedType(typeof(AdamPhaseOptions), "adam")]
 [JsonDerivedType(typeof(LbfgsPhaseOptions), "lbfgs")]
 [JsonDerivedType(typeof(QuasiNewtonPhaseOptions), "dense")]
+[JsonDerivedType(typeof(LmPhaseOptions), "lm")]
 public abstract record PhaseOptions
 {
     /// <summary>The optimiser's name as written in YAML and in log.csv's phase column.</summary>
@@ -21,7 +22,7 @@ public abstract record PhaseOptions
     public abstract int Steps { get; init; }
 
     /// <summary>The optimiser names <c>training.phases</c> accepts.</summary>
-    public static readonly IReadOnlyList<string> Names = ["adam", "lbfgs", "bfgs", "ssbfgs", "ssbroyden"];
+    public static readonly IReadOnlyList<string> Names = ["adam", "lbfgs", "bfgs", "ssbfgs", "ssbroyden", "lm"];
 
     public override string ToString() => $"{Name} {Steps}";
 }
@@ -100,6 +101,23 @@ public sealed record QuasiNewtonPhaseOptions : PhaseOptions
         "ssbroyden" => QuasiNewtonMethod.SsBroyden,
         _ => null,
     };
+}
+
+/// <summary>
+/// Levenberg–Marquardt (<see cref="LevenbergMarquardt"/>) on the stacked scaled residuals of every loss term, float64,
+/// on one batch drawn when the phase begins, or in RAD cycles with <see cref="Resample"/> (LM keeps no curvature
+/// memory, so a redraw only re-linearises). The Jacobian is N × P doubles: <see cref="MaxJacobianMb"/> bounds it.
+/// </summary>
+public sealed record LmPhaseOptions : PhaseOptions
+{
+    public override string Name => "lm";
+    public override int Steps { get; init; } = 500;
+    public LmOptions Lm { get; init; } = new();
+    /// <summary>End the phase when ‖Jᵀr̃‖∞ falls to this (0: never).</summary>
+    public double GradientTolerance { get; init; }
+    /// <summary>Largest Jacobian the phase will form, in MiB (N × P × 8 bytes).</summary>
+    public int MaxJacobianMb { get; init; } = 2048;
+    public ResampleOptions? Resample { get; init; }
 }
 
 /// <summary>

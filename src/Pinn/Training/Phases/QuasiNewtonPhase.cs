@@ -129,15 +129,7 @@ public sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost
         w.Write(CyclesMagic);
         foreach (var v in new[] { _tag, _cycle, _sinceDraw, _cycleSteps, _failedCycles }) w.Write(v);
         w.Write(_redrawNow);
-        w.Write(host.PointSets.Count);
-        foreach (var set in host.PointSets)
-        {
-            // The batch itself: a RAD draw cannot be replayed from the uniform samplers' draw count.
-            var pts = set.Points.detach().to(ScalarType.Float64).cpu().contiguous();
-            w.Write(pts.shape[0]);
-            w.Write(pts.shape[1]);
-            foreach (var x in pts.data<double>()) w.Write(x);
-        }
+        ResidualResampler.SaveBatches(host, w);
     }
 
     void ReadCycles(BinaryReader r)
@@ -146,16 +138,7 @@ public sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost
             throw new PinnException($"the checkpoint's {options.Name} phase has no resampling state; resume with the config it was started with");
         _tag = r.ReadInt32(); _cycle = r.ReadInt32(); _sinceDraw = r.ReadInt32(); _cycleSteps = r.ReadInt32(); _failedCycles = r.ReadInt32();
         _redrawNow = r.ReadBoolean();
-        int sets = r.ReadInt32();
-        if (sets != host.PointSets.Count) throw new PinnException($"the checkpoint holds {sets} point sets, this run has {host.PointSets.Count}");
-        foreach (var set in host.PointSets)
-        {
-            long n = r.ReadInt64(), d = r.ReadInt64();
-            var raw = new double[n, d];
-            for (long i = 0; i < n; i++)
-                for (long j = 0; j < d; j++) raw[i, j] = r.ReadDouble();
-            set.Assign(raw, ScalarType.Float64, host.Model.TrainableParameters[0].device); // dense phases run in float64
-        }
+        ResidualResampler.LoadBatches(host, r);
     }
 
     public void LoadState(BinaryReader r)

@@ -99,6 +99,36 @@ public static class ResidualResampler
         }
     }
 
+    /// <summary>
+    /// Every current batch, written out (a RAD draw cannot be replayed from the uniform samplers' draw count): the
+    /// resampling phases keep it in their checkpoint state. <see cref="LoadBatches"/> reads it back.
+    /// </summary>
+    public static void SaveBatches(IPhaseHost host, BinaryWriter w)
+    {
+        w.Write(host.PointSets.Count);
+        foreach (var set in host.PointSets)
+        {
+            var pts = set.Points.detach().to(ScalarType.Float64).cpu().contiguous();
+            w.Write(pts.shape[0]);
+            w.Write(pts.shape[1]);
+            foreach (var x in pts.data<double>()) w.Write(x);
+        }
+    }
+
+    public static void LoadBatches(IPhaseHost host, BinaryReader r)
+    {
+        int sets = r.ReadInt32();
+        if (sets != host.PointSets.Count) throw new PinnException($"the checkpoint holds {sets} point sets, this run has {host.PointSets.Count}");
+        foreach (var set in host.PointSets)
+        {
+            long n = r.ReadInt64(), d = r.ReadInt64();
+            var raw = new double[n, d];
+            for (long i = 0; i < n; i++)
+                for (long j = 0; j < d; j++) raw[i, j] = r.ReadDouble();
+            set.Assign(raw, ScalarType.Float64, host.Model.TrainableParameters[0].device); // these phases run in float64
+        }
+    }
+
     /// <summary>ε = √(Σ r²) of <paramref name="terms"/> at every candidate (all ones when no term has a residual there: uniform).</summary>
     public static double[] Residuals(IPhaseHost host, IReadOnlyList<LossTerm> terms, double[,] pool, ScalarType dtype, Device device)
     {

@@ -1,0 +1,240 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pinn.Training.Optimizers;
+
+/// <summary>How the damped Gauss–Newton system is solved (OPTIMIZERS.md §5.2).</summary>
+public enum LmSolve
+{
+    /// <summary>Primal when P ≤ N, dual otherwise.</summary>
+    Auto,
+    /// <summary>(JᵀJ + μI) h = −Jᵀr̃ by Cholesky, P × P.</summary>
+    Primal,
+    /// <summary>(JJᵀ + μI) α = r̃, h = −Jᵀα by Cholesky, N × N.</summary>
+    Dual,
+}
+
+/// <summary>Settings of <see cref="LevenbergMarquardt"/>; the defaults are OPTIMIZERS.md §13 C.</summary>
+public sealed record LmOptions
+{
+    /// <summary>τ of the initial damping μ₀ = τ · max diag(JᵀJ) (Madsen–Nielsen–Tingleff; 1e-6 for a good start, 1e-3 otherwise).</summary>
+    public double InitialDamping { get; init; } = 1e-3;
+    public LmSolve Solve { get; init; } = LmSolve.Auto;
+    /// <summary>Rejected trial steps allowed within one iteration before it reports no progress.</summary>
+    public int MaxRejections { get; init; } = 30;
+    /// <summary>Stop when ‖h‖ ≤ StepTolerance · (‖x‖ + StepTolerance) (0: never).</summary>
+    public double StepTolerance { get; init; } = 1e-14;
+
+    public void Validate()
+    {
+        if (!(InitialDamping > 0) || !double.IsFinite(InitialDamping)) throw new PinnException($"damping must be a positive number (got {InitialDamping})");
+        if (MaxRejections < 1) throw new PinnException($"max_rejections must be at least 1 (got {MaxRejections})");
+        if (!(StepTolerance >= 0)) throw new PinnException($"step_tolerance must be ≥ 0 (got {StepTolerance})");
+    }
+}
+
+/// <summary>What one <see cref="LevenbergMarquardt.Step"/> did.</summary>
+/// <param name="Stop">Why no further progress is possible (step tolerance, damping overflow, no decrease); null: go on.</param>
+public sealed record LmStep(bool Moved, double Value, double Damping, double GainRatio, int Rejections, string? Stop);
+
+/// <summary>
+/// Levenberg–Marquardt on a least-squares objective F(x) = ½‖r̃(x)‖² (OPTIMIZERS.md §5.1), float64: with A = JᵀJ and
+/// g = Jᵀr̃, each trial step solves (A + μI)h = −g — in parameter space (P × P Cholesky) when P ≤ N, or through the
+/// N × N dual (JJᵀ + μI)α = r̃, h = −Jᵀα, when N &lt; P — and is accepted when the gain ratio
+/// ϱ = (F(x) − F(x + h)) / (½hᵀ(μh − g)) is positive. Nielsen's rule moves μ: accepted → μ·max(⅓, 1 − (2ϱ − 1)³), ν = 2;
+/// rejected → μ·ν, ν ← 2ν. μ₀ = τ·max diag(A). A trial point costs one residual evaluation; an accepted one adds a Jacobian.
+/// <see cref="Value"/> is reported as the trainer's loss, ‖r̃‖² = 2F.
+/// </summary>
+public sealed class LevenbergMarquardt : IDisposable
+{
+    readonly IResidualObjective _objective;
+    Tensor _x, _r, _j;
+    double _mu, _nu = 2;
+
+    public LevenbergMarquardt(IResidualObjective objective, Tensor x0, LmOptions? options = null)
+    {
+        Options = options ?? new LmOptions();
+        Options.Validate();
+        _objective = objective;
+        _x = x0.detach().to(ScalarType.Float64).clone().DetachFromDisposeScope();
+        (_r, _j) = Linearise(_x);
+        using var scope = NewDisposeScope();
+        // dim: named — a bare 0 binds to sum(ScalarType) (uint8!) before sum(long)
+        _mu = Options.InitialDamping * Math.Max(_j.square().sum(dim: 0).max().ToDouble(), double.Epsilon);
+        InitialValue = Value;
+    }
+
+    LevenbergMarquardt(IResidualObjective objective, Tensor x, double mu, double nu, LmOptions options)
+    {
+        Options = options;
+        _objective = objective;
+        _x = x;
+        _mu = mu;
+        _nu = nu;
+        (_r, _j) = Linearise(_x);
+        InitialValue = Value;
+    }
+
+    public LmOptions Options { get; }
+    public Tensor X => _x;
+    /// <summary>‖r̃‖² at <see cref="X"/> (the trainer's loss).</summary>
+    public double Value { get; private set; }
+    public double InitialValue { get; private set; }
+    public double Damping => _mu;
+    /// <summary>The Jacobian at <see cref="X"/> (N × P).</summary>
+    public Tensor Jacobian => _j;
+    public Tensor Residuals => _r;
+    public int Iterations { get; private set; }
+    /// <summary>Residual evaluations (trial points and linearisations).</summary>
+    public int Evaluations { get; private set; }
+    /// <summary>Jacobians formed.</summary>
+    public int Jacobians { get; private set; }
+    public int Rejections { get; private set; }
+    /// <summary>Which solve the last step used.</summary>
+    public LmSolve LastSolve { get; private set; }
+
+    (Tensor R, Tensor J) Linearise(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var (r, j) = _objective.Evaluate(x, jacobian: true);
+        Evaluations++;
+        Jacobians++;
+        Value = r.square().sum().ToDouble();
+        return (r.DetachFromDisposeScope(), j!.DetachFromDisposeScope());
+    }
+
+    /// <summary>The damped step h for the current J, r̃ and μ, or null when the system is not positive definite.</summary>
+    public Tensor? Direction(double mu)
+    {
+        long n = _j.shape[0], p = _j.shape[1];
+        var solve = Options.Solve == LmSolve.Auto ? (p <= n ? LmSolve.Primal : LmSolve.Dual) : Options.Solve;
+        LastSolve = solve;
+        if (solve == LmSolve.Primal)
+        {
+            var a = _j.t().matmul(_j);
+            a.diagonal().add_(mu);
+            var (l, info) = linalg.cholesky_ex(a);
+            if (info.ToInt64() != 0) return null;
+            var g = _j.t().matmul(_r).unsqueeze(1);
+            return cholesky_solve(g, l).squeeze(1).neg();
+        }
+        else
+        {
+            var k = _j.matmul(_j.t());
+            k.diagonal().add_(mu);
+            var (l, info) = linalg.cholesky_ex(k);
+            if (info.ToInt64() != 0) return null;
+            var alpha = cholesky_solve(_r.unsqueeze(1), l).squeeze(1);
+            return _j.t().matmul(alpha).neg();
+        }
+    }
+
+    public LmStep Step()
+    {
+        double f = 0.5 * Value;
+        int rejected = 0;
+        double rho = double.NaN;
+        while (rejected < Options.MaxRejections)
+        {
+            using var scope = NewDisposeScope();
+            var h = Direction(_mu);
+            if (h is null || !double.IsFinite(h.norm().ToDouble()))
+            {
+                Reject(ref rejected);
+                continue;
+            }
+            if (Options.StepTolerance > 0)
+            {
+                double hn = h.norm().ToDouble(), xn = _x.norm().ToDouble();
+                if (hn <= Options.StepTolerance * (xn + Options.StepTolerance))
+                {
+                    _objective.Assign(_x); // a rejected trial may have left the parameters elsewhere
+                    return new LmStep(false, Value, _mu, rho, rejected, "step tolerance");
+                }
+            }
+            var g = _j.t().matmul(_r);
+            double predicted = 0.5 * h.dot(h * _mu - g).ToDouble();
+            var trial = _x + h;
+            var (rt, _) = _objective.Evaluate(trial, jacobian: false);
+            Evaluations++;
+            double ft = 0.5 * rt.square().sum().ToDouble();
+            rho = (f - ft) / predicted;
+            if (double.IsFinite(ft) && predicted > 0 && rho > 0)
+            {
+                _x.Dispose();
+                _x = trial.DetachFromDisposeScope();
+                _r.Dispose();
+                _j.Dispose();
+                (_r, _j) = Linearise(_x);
+                _mu *= Math.Max(1.0 / 3, 1 - Math.Pow(2 * rho - 1, 3));
+                _nu = 2;
+                Iterations++;
+                return new LmStep(true, Value, _mu, rho, rejected, null);
+            }
+            Reject(ref rejected);
+        }
+        _objective.Assign(_x); // leave the parameters at x, not at the last trial point
+        return new LmStep(false, Value, _mu, rho, rejected,
+                          double.IsFinite(_mu) ? $"no decrease in {rejected} trial steps (damping rose to {_mu:0.0e+00})" : "damping overflowed");
+    }
+
+    void Reject(ref int rejected)
+    {
+        _mu *= _nu;
+        _nu *= 2;
+        rejected++;
+        Rejections++;
+    }
+
+    /// <summary>The linearisation at <see cref="X"/> again (after the batch changed): r̃ and J on the new points, μ kept.</summary>
+    public void Relinearise()
+    {
+        _r.Dispose();
+        _j.Dispose();
+        (_r, _j) = Linearise(_x);
+    }
+
+    const string Magic = "pinn.lm.v1";
+
+    /// <summary>x, μ, ν and the counters; r̃ and J are recomputed from x on resume (same batch, same values).</summary>
+    public void SaveState(BinaryWriter w)
+    {
+        w.Write(Magic);
+        var x = _x.cpu().contiguous().data<double>().ToArray();
+        w.Write(x.Length);
+        foreach (var v in x) w.Write(v);
+        w.Write(_mu);
+        w.Write(_nu);
+        w.Write(Iterations);
+        w.Write(Evaluations);
+        w.Write(Jacobians);
+        w.Write(Rejections);
+        w.Write(InitialValue);
+    }
+
+    public static LevenbergMarquardt Resume(IResidualObjective objective, BinaryReader r, LmOptions options, Device device)
+    {
+        if (r.ReadString() != Magic) throw new PinnException("the checkpoint's phase state is not a Levenberg–Marquardt state");
+        int n = r.ReadInt32();
+        if (n != objective.Count) throw new PinnException($"the checkpoint's Levenberg–Marquardt state has {n} parameters, the model {objective.Count}");
+        var x = new double[n];
+        for (int i = 0; i < n; i++) x[i] = r.ReadDouble();
+        double mu = r.ReadDouble(), nu = r.ReadDouble();
+        int iterations = r.ReadInt32(), evaluations = r.ReadInt32(), jacobians = r.ReadInt32(), rejections = r.ReadInt32();
+        double initial = r.ReadDouble();
+        var lm = new LevenbergMarquardt(objective, tensor(x, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope(), mu, nu, options);
+        lm.Iterations = iterations;
+        lm.Evaluations = evaluations;
+        lm.Jacobians = jacobians;
+        lm.Rejections = rejections;
+        lm.InitialValue = initial;
+        return lm;
+    }
+
+    public void Dispose()
+    {
+        _x.Dispose();
+        _r.Dispose();
+        _j.Dispose();
+    }
+}

@@ -1,0 +1,136 @@
+using Pinn.Training.Optimizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pinn.Training.Phases;
+
+/// <summary>
+/// Levenberg–Marquardt (<see cref="LevenbergMarquardt"/>) over the trainer's loss terms as one stacked residual vector
+/// (<see cref="LossTerm.ScaledResiduals"/>: ‖r̃‖² is exactly the trainer's weighted loss). One batch drawn when the phase
+/// begins, or RAD cycles every <see cref="ResampleOptions.Every"/> iterations (the damping is kept, r̃ and J are re-formed
+/// on the new batch). A term that is not a weighted mean square (causal weighting) or a model with a prior (the GP) is
+/// refused by name when the phase begins. The state (x, μ, ν, counters and the current batch when resampling) is in the
+/// checkpoint; r̃ and J are recomputed from it, so a resumed phase continues bit-identically.
+/// </summary>
+public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITrainingPhase
+{
+    ResidualObjective? _objective;
+    LevenbergMarquardt? _lm;
+    int _tag, _cycle, _sinceDraw;
+
+    public PhaseOptions Options => options;
+    public bool LossAfterStep => true;
+    public bool CanDiverge => false;
+    public int Evaluations => _lm?.Evaluations ?? 0;
+    /// <summary>LM's trial steps play the part of a line search's trials: one "search" per iteration.</summary>
+    public int LineSearches => _lm?.Iterations ?? 0;
+    public LevenbergMarquardt? Optimizer => _lm;
+
+    public void Begin(BinaryReader? saved)
+    {
+        CheckTerms();
+        _objective = new ResidualObjective(host.Model.TrainableParameters, Residuals);
+        if (options.Resample is { } rs) ResidualResampler.Check(host, rs, options.Name);
+        if (saved is null)
+        {
+            host.DrawBatch();
+            _tag = host.Draws;
+            CheckSize();
+            using var scope = NewDisposeScope();
+            _lm = new LevenbergMarquardt(_objective, _objective.Flatten(), options.Lm);
+        }
+        else
+        {
+            if (options.Resample is not null) ReadCycles(saved);
+            _lm = LevenbergMarquardt.Resume(_objective, saved, options.Lm, host.Model.TrainableParameters[0].device);
+        }
+    }
+
+    void CheckTerms()
+    {
+        if (host.Model.PriorLoss() is { } prior)
+        {
+            prior.Dispose();
+            throw new PinnException($"{options.Name}: the model's loss has a prior term ({host.Model.Describe()}), which is not a residual; " +
+                                    "train it with adam, lbfgs or a dense quasi-Newton phase");
+        }
+        using var scope = NewDisposeScope();
+        var ctx = host.NewContext();
+        foreach (var t in host.Terms)
+            if (t.ScaledResiduals(ctx) is null)
+                throw new PinnException($"{options.Name}: loss term '{t.Name}' ({t.GetType().Name}) is not a weighted mean of squares " +
+                                        "(causal weighting?), so it has no residual vector for Levenberg–Marquardt; turn it off or use ssbroyden");
+    }
+
+    void CheckSize()
+    {
+        using var scope = NewDisposeScope();
+        long n = Residuals().shape[0], p = _objective!.Count;
+        double mb = 8.0 * n * p / (1 << 20);
+        if (mb > options.MaxJacobianMb)
+            throw new PinnException($"{options.Name}: the Jacobian would be {n} residuals × {p} parameters = {mb:F0} MiB, above " +
+                                    $"max_jacobian_mb = {options.MaxJacobianMb}; use a smaller batch or network, or raise max_jacobian_mb");
+    }
+
+    Tensor Residuals()
+    {
+        var ctx = host.NewContext();
+        return cat(host.Terms.Select(t => t.ScaledResiduals(ctx)!).ToList(), 0);
+    }
+
+    public PhaseIteration Step(int iteration, bool log)
+    {
+        var lm = _lm ?? throw new InvalidOperationException("Begin the phase first");
+        if (options.Resample is { } rs && _sinceDraw >= rs.Every)
+        {
+            _cycle++;
+            ResidualResampler.Redraw(host, rs, _tag, _cycle);
+            lm.Relinearise();
+            _sinceDraw = 0;
+        }
+        var step = lm.Step();
+        _sinceDraw++;
+        var diagnostics = new Dictionary<string, double> { ["lm_damping"] = step.Damping, ["lm_rejections"] = step.Rejections };
+        string? stop = step.Stop;
+        if (stop is not null && step.Stop!.StartsWith("no decrease", StringComparison.Ordinal) && options.Resample is not null)
+            stop = null; // a new batch may still be fitted: the next cycle decides
+        if (stop is null && step.Moved && options.GradientTolerance > 0)
+        {
+            using var scope = NewDisposeScope();
+            if (lm.Jacobian.t().matmul(lm.Residuals).abs().max().ToDouble() <= options.GradientTolerance) stop = "gradient tolerance";
+        }
+        IReadOnlyDictionary<string, double>? terms = null;
+        if (log)
+        {
+            using var scope = NewDisposeScope();
+            terms = host.Loss(host.NewContext()).Terms.ToDictionary(t => t.Name, t => t.Value.ToDouble());
+        }
+        return new PhaseIteration(lm.Value, stop, 0, terms, diagnostics);
+    }
+
+    const string CyclesMagic = "pinn.lm_cycles";
+
+    public void SaveState(BinaryWriter w)
+    {
+        var lm = _lm ?? throw new InvalidOperationException("Begin the phase first");
+        if (options.Resample is not null)
+        {
+            w.Write(CyclesMagic);
+            w.Write(_tag); w.Write(_cycle); w.Write(_sinceDraw);
+            ResidualResampler.SaveBatches(host, w);
+        }
+        lm.SaveState(w);
+    }
+
+    void ReadCycles(BinaryReader r)
+    {
+        if (r.ReadString() != CyclesMagic)
+            throw new PinnException($"the checkpoint's {options.Name} phase has no resampling state; resume with the config it was started with");
+        _tag = r.ReadInt32(); _cycle = r.ReadInt32(); _sinceDraw = r.ReadInt32();
+        ResidualResampler.LoadBatches(host, r);
+    }
+
+    public void LoadState(BinaryReader r) => throw new NotSupportedException("Levenberg–Marquardt keeps no recovery snapshots (CanDiverge is false)");
+
+    public void Dispose() => _lm?.Dispose();
+}
