@@ -74,13 +74,14 @@ public static class OptimReproduction
                              RunLauncher launch, string? only = null, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
+        var loadBefore = LoadAverage();
         var jobs = Plan(budget, outDir, catalog, problemsDir, only);
         double total = jobs.Sum(j => j.Minutes);
         progress.WriteLine($"{jobs.Count} runs, {total:F0} run-minutes, {Jobs} at a time on one thread each: about {total / Jobs:F0} min");
 
         var outcomes = RunAll(jobs, launch, progress, clock, cancel);
         var cases = jobs.Select(j => j.Case).Distinct().ToList();
-        var path = Reproduction.Write(outDir, "optim.md", Markdown(budget, outcomes, clock.Elapsed, cases));
+        var path = Reproduction.Write(outDir, "optim.md", Markdown(budget, outcomes, clock.Elapsed, cases, $"{loadBefore} before, {LoadAverage()} after"));
         var plot = Path.Combine(outDir, "optim.png");
         RunPlots.ErrorVsTime(plot, cases.Select(c => (c.Benchmark, (IReadOnlyList<(string, string)>)outcomes
             .Where(o => o.Job.Case == c).Select(o => (o.Job.Method.Label, Path.Combine(o.Job.RunDir, "log.csv"))).ToList())).ToList());
@@ -177,14 +178,22 @@ public static class OptimReproduction
                            m.GetProperty("parameter_count").GetInt64(), string.Join(" + ", steps), evalsPerSearch, stop);
     }
 
-    static StringBuilder Markdown(string budget, IReadOnlyList<Outcome> outcomes, TimeSpan elapsed, IReadOnlyList<Case> cases)
+    /// <summary>The 1/5/15-minute load averages (Linux), or "unknown": a busy machine shows in every timed row.</summary>
+    static string LoadAverage()
+    {
+        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
+        catch (UnauthorizedAccessException) { return "unknown"; }
+    }
+
+    static StringBuilder Markdown(string budget, IReadOnlyList<Outcome> outcomes, TimeSpan elapsed, IReadOnlyList<Case> cases, string load)
     {
         var md = new StringBuilder();
         md.AppendLine("# Record accuracy on a CPU: quasi-Newton phases vs Adam + L-BFGS");
         md.AppendLine();
         md.AppendLine($"Budget **{budget}**, written by `pinn reproduce optim --budget {budget}` on {DateTime.UtcNow:yyyy-MM-dd} " +
                       $"({Environment.ProcessorCount} cores; {Jobs} runs at a time, one libtorch thread each; float64 on cpu; {elapsed.TotalMinutes:F1} min in all). " +
-                      "Error vs wall time: [optim.png](optim.png).");
+                      $"Error vs wall time: [optim.png](optim.png). Load average {load} ({Jobs} runs ≈ load {Jobs}: more means other work shared the cores).");
         md.AppendLine();
         md.AppendLine("Each case is one record config (`problems/…/*_ssbroyden.yaml`: a small float64 tanh network, an Adam warm-up, " +
                       "then a dense quasi-Newton phase with a strong-Wolfe line search, in RAD resampling cycles where the config has them). " +

@@ -384,7 +384,7 @@ public static class RunPlots
         var plots = new List<Plot>();
         foreach (var (title, runs) in panels)
         {
-            var plot = LogPlot(title, "relative L2 error (final iterate)");
+            var plot = LogPlot(title, "relative L2 error of the iterate");
             plot.XLabel("wall time (min)");
             var all = new List<LogEntry>();
             foreach (var (legend, log) in runs)
