@@ -141,6 +141,11 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     public override Tensor forward(Tensor x)
     {
         var h = Embed(x);
+        if (_capture is { } capture)
+        {
+            if (x.requires_grad) capture.Refuse("a plain forward pass at points that require grad (autograd derivatives)");
+            else return CapturedForward(h, capture);
+        }
         if (_encoderU is null)
         {
             foreach (var layer in _hidden) h = _activation(layer.forward(h));
@@ -158,6 +163,50 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
 
     public Tensor Forward(Tensor points) => forward(points);
 
+    // ---- layer capture for the exact per-sample Jacobian (OPTIMIZERS.md §9) -------------------------
+
+    LayerCapture? _capture;
+
+    /// <summary>
+    /// Starts recording, for every forward pass until the returned capture is disposed, each dense layer's input A and
+    /// output before the bias and activation z (K×N×w on the stacked jet path, N×w on a plain forward), so that the
+    /// per-sample Jacobian of pointwise residuals follows from one backward per residual block
+    /// (<see cref="Training.Optimizers.ResidualObjective"/>). Null for networks the construction does not cover (modified
+    /// MLP, weight factorisation, sine activations) and when a capture is already running. Passes the construction
+    /// cannot use (the unfused jet path, a plain forward at points that require grad) mark the capture refused.
+    /// Training without a capture pays one null check per forward pass.
+    /// </summary>
+    public LayerCapture? BeginCapture()
+    {
+        if (_capture is not null || _encoderU is not null || !_tanh) return null;
+        if (_hidden.Any(l => l is not Linear) || _output is not Linear) return null;
+        var layers = _hidden.Append(_output).Select(l => WeightAndBias(l)).ToList();
+        return _capture = new LayerCapture(this, layers);
+    }
+
+    internal void EndCapture(LayerCapture capture)
+    {
+        if (ReferenceEquals(_capture, capture)) _capture = null;
+    }
+
+    Tensor CapturedForward(Tensor h, LayerCapture capture)
+    {
+        int layers = _hidden.Count + 1;
+        var inputs = new Tensor[layers];
+        var outputs = new Tensor[layers];
+        // The layers' own forward (bias included: its gradient is the same), so the values are bit-identical to forward's.
+        for (int l = 0; l < _hidden.Count; l++)
+        {
+            inputs[l] = h;
+            outputs[l] = _hidden[l].forward(h);
+            h = _activation(outputs[l]);
+        }
+        inputs[^1] = h;
+        outputs[^1] = _output.forward(h);
+        capture.Passes.Add(new CapturedPass(inputs, outputs));
+        return outputs[^1];
+    }
+
     /// <summary>
     /// The same network as <see cref="forward"/>, evaluated on jets: the output's derivatives D_α with
     /// respect to the input coordinates for every α in <paramref name="set"/> (downward closed), in one
@@ -170,6 +219,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
         var h = EmbedJet(x, set);
         if (Fused(x) && StackedLayout.For(set) is { } layout)
             return ForwardStacked(h, layout, x.shape[0]).Jet;
+        _capture?.Refuse("a jet pass off the fused stacked path");
         if (_encoderU is null)
         {
             foreach (var layer in _hidden) h = Dense(layer, h).Apply(_activationDerivatives);
@@ -210,6 +260,8 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     (Jet Jet, Tensor? Operator) ForwardStacked(Jet embedded, StackedLayout layout, long rows)
     {
         var h = layout.Stack(embedded, rows);
+        var capture = _capture; // non-null only for plain MLPs (BeginCapture)
+        List<Tensor>? inputs = capture is null ? null : [], outputs = capture is null ? null : [];
         if (_encoderU is null)
             foreach (var layer in _hidden) h = Dense(layer, h);
         else
@@ -219,12 +271,21 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
             foreach (var layer in _hidden) h = u + FusedJetProduct.Apply(Dense(layer, h), vMinusU, layout); // (1 − z) ⊙ u + z ⊙ v
         }
         var (w, b) = WeightAndBias(_output);
-        return layout.Unstack(Linear(h, w), b);
+        var zo = Linear(h, w);
+        if (capture is not null)
+        {
+            inputs!.Add(h);
+            outputs!.Add(zo);
+            capture.Passes.Add(new CapturedPass([.. inputs], [.. outputs]));
+        }
+        return layout.Unstack(zo, b);
 
         Tensor Dense(nn.Module<Tensor, Tensor> layer, Tensor x)
         {
             var (weight, bias) = WeightAndBias(layer);
             var z = Linear(x, weight);
+            inputs?.Add(x);
+            outputs?.Add(z);
             return FusedTanhJet.Apply(z, bias ?? zeros(weight.shape[0], dtype: z.dtype, device: z.device), layout);
         }
 
@@ -275,6 +336,35 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     }
 
     public string Describe() => $"{_describe}, {((IFieldModel)this).ParameterCount} parameters";
+}
+
+/// <summary>
+/// One forward pass of a plain MLP as <see cref="NeuralField.BeginCapture"/> records it: per dense layer (hidden layers,
+/// then the output layer) its input A and its output before the activation z, both K×N×w (stacked jet: z without the
+/// bias, which enters the value block inside the activation) or N×w (plain forward, K = 1: z with the bias; ∂/∂z is the same).
+/// </summary>
+public sealed record CapturedPass(Tensor[] Inputs, Tensor[] PreActivations);
+
+/// <summary>The passes recorded while a capture runs (<see cref="NeuralField.BeginCapture"/>); disposing it ends the capture.</summary>
+public sealed class LayerCapture : IDisposable
+{
+    readonly NeuralField _net;
+
+    internal LayerCapture(NeuralField net, IReadOnlyList<(Tensor Weight, Tensor? Bias)> layers)
+    {
+        _net = net;
+        Layers = layers;
+    }
+
+    /// <summary>Each dense layer's weight (out × in) and bias, in the order of <see cref="CapturedPass"/>'s arrays.</summary>
+    public IReadOnlyList<(Tensor Weight, Tensor? Bias)> Layers { get; }
+    public List<CapturedPass> Passes { get; } = [];
+    /// <summary>Why some pass could not be recorded (then the capture is no basis for a Jacobian), or null.</summary>
+    public string? Refused { get; private set; }
+
+    internal void Refuse(string why) => Refused ??= why;
+
+    public void Dispose() => _net.EndCapture(this);
 }
 
 /// <summary>
