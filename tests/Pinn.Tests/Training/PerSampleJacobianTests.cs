@@ -86,15 +86,28 @@ public class PerSampleJacobianTests
             "model.gaussians={channels: 2, count: 8, init_scale: 0.1, head: [4]}", "training.batch={pde: 12, bc: 8}", "training.weights={pde: 1e-4}"]);
         fast.FastJacobians.Should().Be(0);
         fast.GenericJacobians.Should().Be(1);
-        fast.FallbackReason.Should().Contain("not a plain tanh MLP");
+        fast.FallbackReason.Should().Contain("not a tanh NeuralField");
         error.Should().Be(0);
     }
 
-    [Fact]
-    public void A_modified_MLP_falls_back()
+    [Theory]
+    [InlineData("burgers", "model.type=modified_mlp")]                                                  // encoders and gates
+    [InlineData("burgers", "model.weight_factorization={mean: 0.5, std: 0.1}")]                        // J(s), J(V) from J(W)
+    [InlineData("allen_cahn", "model.type=modified_mlp", "model.weight_factorization={mean: 0.5, std: 0.1}")]
+    public void Modified_MLPs_and_factorised_layers_take_the_per_sample_route_too(string problem, params string[] extra)
     {
         using var scope = NewDisposeScope();
-        var (fast, error, _) = Compare("burgers", [.. Mlp, "model.type=modified_mlp", "model.layers=[5, 5]", "training.derivatives=jet", "training.batch={pde: 12, ic: 4, bc: 4}"]);
+        var (fast, error, _) = Compare(problem, [.. Mlp, "model.layers=[5, 5]", "training.derivatives=jet", "training.batch={pde: 12, ic: 4, bc: 4}", .. extra]);
+        fast.FallbackReason.Should().BeNull();
+        fast.FastJacobians.Should().Be(1);
+        error.Should().BeLessThan(1e-12);
+    }
+
+    [Fact]
+    public void Sine_activations_fall_back()
+    {
+        using var scope = NewDisposeScope();
+        var (fast, error, _) = Compare("burgers", [.. Mlp, "model.activation=sin", "training.derivatives=jet", "training.batch={pde: 12, ic: 4, bc: 4}"]);
         fast.GenericJacobians.Should().Be(1);
         error.Should().Be(0);
     }

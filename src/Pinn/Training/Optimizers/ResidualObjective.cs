@@ -26,16 +26,16 @@ public interface IResidualObjective
 /// The trainer's loss terms as residuals over the model's parameters (<see cref="LossTerm.ScaledResidualBlocks"/>), with
 /// the exact Jacobian J = ∂r̃/∂x by one of two routes.
 /// <para>
-/// <b>Per-sample (fast)</b>, OPTIMIZERS.md §9, for plain tanh MLPs (<see cref="NeuralField"/>, bare or inside a
-/// <see cref="ConstrainedField"/>) on the jet engine: while the residuals are built, the network records each dense layer's
+/// <b>Per-sample (fast)</b>, OPTIMIZERS.md §9, for tanh networks (<see cref="NeuralField"/>: plain or modified MLP, dense or
+/// weight-factorised layers; bare or inside a <see cref="ConstrainedField"/>) on the jet engine: while the residuals are built, the network records each dense layer's
 /// input A and output before the activation z for every pass (<see cref="NeuralField.BeginCapture"/>). Then one backward
 /// of Σ r̃_b per residual block b (retained graph) gives z̄ = ∂Σr̃_b/∂z for every pass, and since row i of a block depends
 /// on sample i of the passes alone, J_i(W) = Σ_passes Σ_k z̄[k,i,:] ⊗ A[k,i,:] and J_i(b) = Σ_passes z̄[0,i,:]. The
 /// parameters' gradient from the same backward must equal the column sums (a guard against a path the capture missed).
 /// </para>
 /// <para>
-/// <b>Generic</b>, the fallback for everything else (PIG and other models, autograd derivatives, modified MLPs, weight
-/// factorisation, a block whose row count is not its passes' sample count, a failed guard): one <c>autograd.grad</c> VJP per
+/// <b>Generic</b>, the fallback for everything else (PIG and other models, sine activations, autograd derivatives, the
+/// unfused jet path (off the CPU, order above 4), a block whose row count is not its passes' sample count, a failed guard): one <c>autograd.grad</c> VJP per
 /// row on one retained graph — exact for every model and engine, at the cost of N backward passes.
 /// <see cref="FastJacobians"/>, <see cref="GenericJacobians"/> and <see cref="FallbackReason"/> say which was taken.
 /// </para>
@@ -51,7 +51,7 @@ public sealed class ResidualObjective : IResidualObjective
     public ResidualObjective(IReadOnlyList<TorchParameter> parameters, Func<Tensor> residuals) : this(parameters, () => [residuals()], null) { }
 
     /// <param name="blocks">Builds r̃ as consecutive blocks (<see cref="LossTerm.ScaledResidualBlocks"/>).</param>
-    /// <param name="model">The model the parameters belong to: a plain tanh MLP gets the per-sample Jacobian; null: generic.</param>
+    /// <param name="model">The model the parameters belong to: a tanh <see cref="NeuralField"/> gets the per-sample Jacobian; null: generic.</param>
     public ResidualObjective(IReadOnlyList<TorchParameter> parameters, Func<IReadOnlyList<Tensor>> blocks, IFieldModel? model)
     {
         _flat = new ParameterObjective(parameters, () => Stack(blocks()).square().sum()); // checks float64, flattens and assigns
@@ -103,7 +103,7 @@ public sealed class ResidualObjective : IResidualObjective
         if (!jacobian) return (values.MoveToOuterDisposeScope(), null);
         long n = r.shape[0];
         var rows = zeros(n, Count, dtype: ScalarType.Float64, device: r.device);
-        string? why = capture is null ? (_model is null ? "no model given" : $"not a plain tanh MLP ({_model.Describe()})") : PerSample(capture, blocks, rows);
+        string? why = capture is null ? (_model is null ? "no model given" : $"not a tanh NeuralField ({_model.Describe()})") : PerSample(capture, blocks, rows);
         if (why is null)
         {
             FastJacobians++;
@@ -147,14 +147,17 @@ public sealed class ResidualObjective : IResidualObjective
             return -1;
         }
         var covered = new bool[_parameters.Count];
-        var layers = new List<(int Iw, int Ib, long W, long B, long Out, long In)>();
-        foreach (var (w, b) in capture.Layers)
+        // Per layer: the parameter index and flat offset of W (plain) or of s and V (factorised), and of b; −1 where absent.
+        var layers = new List<(int Iw, int Is, int Iv, int Ib, long Out, long In, CapturedLayer Layer)>();
+        foreach (var layer in capture.Layers)
         {
-            int iw = IndexOf(w), ib = b is null ? -2 : IndexOf(b);
-            if (iw < 0 || ib == -1) return "a layer's weight or bias is not among the trainable parameters";
-            covered[iw] = true;
-            if (ib >= 0) covered[ib] = true;
-            layers.Add((iw, ib, offsets[iw], ib >= 0 ? offsets[ib] : -1, w.shape[0], w.shape[1]));
+            bool factorised = layer.Direction is not null;
+            int iw = factorised ? -1 : IndexOf(layer.Weight), ib = layer.Bias is null ? -1 : IndexOf(layer.Bias);
+            int iS = factorised ? IndexOf(layer.Scale!) : -1, iv = factorised ? IndexOf(layer.Direction!) : -1;
+            if ((factorised ? iS < 0 || iv < 0 : iw < 0) || (layer.Bias is not null && ib < 0))
+                return "a layer's weight or bias is not among the trainable parameters";
+            foreach (var k in new[] { iw, iS, iv, ib }) if (k >= 0) covered[k] = true;
+            layers.Add((iw, iS, iv, ib, layer.Weight.shape[0], layer.Weight.shape[1], layer));
         }
         if (covered.Contains(false)) return "a trainable parameter outside the network's dense layers";
         var zs = capture.Passes.SelectMany(p => p.PreActivations).ToList();
@@ -191,14 +194,26 @@ public sealed class ResidualObjective : IResidualObjective
                         if (zbar.abs().max().ToDouble() == 0) continue;
                         return $"a residual block of {nb} rows reads a pass of {zbar.shape[1]} samples (several components per point?)";
                     }
-                    var (iw, ib, wOff, bOff, o, i) = layers[l];
-                    var outer = zbar.permute(1, 2, 0).bmm(a.permute(1, 0, 2)); // N × out × in: Σ_k z̄[k,n,:] ⊗ A[k,n,:]
-                    j.narrow(1, wOff, o * i).add_(outer.reshape(nb, o * i));
-                    // Σ_n of those rows, as one small product (the guard below).
-                    Add(iw, zbar.reshape(-1, o).t().mm(a.reshape(-1, i)));
-                    if (bOff < 0) continue;
+                    var (iw, iS, iv, ib, o, i, layer) = layers[l];
+                    var outer = zbar.permute(1, 2, 0).bmm(a.permute(1, 0, 2)); // N × out × in: J_n(W) = Σ_k z̄[k,n,:] ⊗ A[k,n,:]
+                    var summed = zbar.reshape(-1, o).t().mm(a.reshape(-1, i)); // Σ_n J_n(W), for the guard below
+                    if (iw >= 0)
+                    {
+                        j.narrow(1, offsets[iw], o * i).add_(outer.reshape(nb, o * i));
+                        Add(iw, summed);
+                    }
+                    else
+                    {
+                        var w = layer.Weight; // W = diag(exp(s))·V: J(V) = exp(s) ∘ J(W), J(s) = Σ_in J(W) ∘ W
+                        var e = layer.Scale!.detach().exp().unsqueeze(1);
+                        j.narrow(1, offsets[iv], o * i).add_((outer * e).reshape(nb, o * i));
+                        j.narrow(1, offsets[iS], o).add_((outer * w).sum(dim: 2));
+                        Add(iv, summed * e);
+                        Add(iS, (summed * w).sum(dim: 1));
+                    }
+                    if (ib < 0) continue;
                     var bias = zbar[0];
-                    j.narrow(1, bOff, o).add_(bias);
+                    j.narrow(1, offsets[ib], o).add_(bias);
                     Add(ib, bias.sum(dim: 0));
                 }
             }
