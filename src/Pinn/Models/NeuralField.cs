@@ -141,6 +141,11 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     public override Tensor forward(Tensor x)
     {
         var h = Embed(x);
+        if (_capture is { } capture)
+        {
+            if (x.requires_grad) capture.Refuse("a plain forward pass at points that require grad (autograd derivatives)");
+            else return CapturedForward(h, capture);
+        }
         if (_encoderU is null)
         {
             foreach (var layer in _hidden) h = _activation(layer.forward(h));
@@ -158,6 +163,84 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
 
     public Tensor Forward(Tensor points) => forward(points);
 
+    // ---- layer capture for the exact per-sample Jacobian (OPTIMIZERS.md §9) -------------------------
+
+    LayerCapture? _capture;
+
+    /// <summary>
+    /// Starts recording, for every forward pass until the returned capture is disposed, each dense layer's input A and
+    /// output before the activation z (K×N×w on the stacked jet path, N×w on a plain forward), so that the per-sample
+    /// Jacobian of pointwise residuals follows from one backward per residual block
+    /// (<see cref="Training.Optimizers.ResidualObjective"/>). Every parameter of a tanh network (plain or modified MLP,
+    /// dense or weight-factorised layers) sits in such a layer; null for sine activations and when a capture is already
+    /// running. Passes the construction cannot use (the unfused jet path, a plain forward at points that require grad) mark
+    /// the capture refused. Training without a capture pays one null check per forward pass.
+    /// </summary>
+    public LayerCapture? BeginCapture()
+    {
+        if (_capture is not null || !_tanh) return null;
+        var modules = CapturedLayers().ToList();
+        if (modules.Any(l => l is not Linear and not FactorizedLinear)) return null;
+        var layers = modules.Select(l => l switch
+        {
+            Linear d => new CapturedLayer(d.weight!, d.bias, null, null),
+            FactorizedLinear f => new CapturedLayer(f.Weight.detach(), f.Bias, f.Scale, f.Direction),
+            _ => throw new InvalidOperationException(),
+        }).ToList();
+        return _capture = new LayerCapture(this, layers);
+    }
+
+    /// <summary>The dense layers in the order of a <see cref="CapturedPass"/>: hidden, output, then the modified MLP's encoders.</summary>
+    IEnumerable<nn.Module<Tensor, Tensor>> CapturedLayers() =>
+        _encoderU is null ? _hidden.Append(_output) : _hidden.Append(_output).Append(_encoderU).Append(_encoderV!);
+
+    int LayerIndex(nn.Module<Tensor, Tensor> layer)
+    {
+        if (ReferenceEquals(layer, _output)) return _hidden.Count;
+        if (ReferenceEquals(layer, _encoderU)) return _hidden.Count + 1;
+        if (ReferenceEquals(layer, _encoderV)) return _hidden.Count + 2;
+        for (int l = 0; l < _hidden.Count; l++) if (ReferenceEquals(layer, _hidden[l])) return l;
+        throw new InvalidOperationException("not a layer of this network");
+    }
+
+    internal void EndCapture(LayerCapture capture)
+    {
+        if (ReferenceEquals(_capture, capture)) _capture = null;
+    }
+
+    /// <summary><see cref="forward"/> with every layer's input and output kept (the layers' own forward, bias included: same values).</summary>
+    Tensor CapturedForward(Tensor h, LayerCapture capture)
+    {
+        int count = capture.Layers.Count;
+        var inputs = new Tensor[count];
+        var outputs = new Tensor[count];
+        Tensor Layer(nn.Module<Tensor, Tensor> layer, Tensor x)
+        {
+            int l = LayerIndex(layer);
+            inputs[l] = x;
+            return outputs[l] = layer.forward(x);
+        }
+        Tensor result;
+        if (_encoderU is null)
+        {
+            foreach (var layer in _hidden) h = _activation(Layer(layer, h));
+            result = Layer(_output, h);
+        }
+        else
+        {
+            var u = _activation(Layer(_encoderU, h));
+            var v = _activation(Layer(_encoderV!, h));
+            foreach (var layer in _hidden)
+            {
+                var z = _activation(Layer(layer, h));
+                h = (1 - z) * u + z * v;
+            }
+            result = Layer(_output, h);
+        }
+        capture.Passes.Add(new CapturedPass(inputs, outputs));
+        return result;
+    }
+
     /// <summary>
     /// The same network as <see cref="forward"/>, evaluated on jets: the output's derivatives D_α with
     /// respect to the input coordinates for every α in <paramref name="set"/> (downward closed), in one
@@ -170,6 +253,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
         var h = EmbedJet(x, set);
         if (Fused(x) && StackedLayout.For(set) is { } layout)
             return ForwardStacked(h, layout, x.shape[0]).Jet;
+        _capture?.Refuse("a jet pass off the fused stacked path");
         if (_encoderU is null)
         {
             foreach (var layer in _hidden) h = Dense(layer, h).Apply(_activationDerivatives);
@@ -210,6 +294,8 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
     (Jet Jet, Tensor? Operator) ForwardStacked(Jet embedded, StackedLayout layout, long rows)
     {
         var h = layout.Stack(embedded, rows);
+        var capture = _capture;
+        Tensor[]? inputs = capture is null ? null : new Tensor[capture.Layers.Count], outputs = capture is null ? null : new Tensor[capture.Layers.Count];
         if (_encoderU is null)
             foreach (var layer in _hidden) h = Dense(layer, h);
         else
@@ -219,12 +305,24 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
             foreach (var layer in _hidden) h = u + FusedJetProduct.Apply(Dense(layer, h), vMinusU, layout); // (1 − z) ⊙ u + z ⊙ v
         }
         var (w, b) = WeightAndBias(_output);
-        return layout.Unstack(Linear(h, w), b);
+        var zo = Linear(h, w);
+        if (capture is not null)
+        {
+            inputs![LayerIndex(_output)] = h;
+            outputs![LayerIndex(_output)] = zo;
+            capture.Passes.Add(new CapturedPass(inputs, outputs));
+        }
+        return layout.Unstack(zo, b);
 
         Tensor Dense(nn.Module<Tensor, Tensor> layer, Tensor x)
         {
             var (weight, bias) = WeightAndBias(layer);
             var z = Linear(x, weight);
+            if (inputs is not null)
+            {
+                inputs[LayerIndex(layer)] = x;
+                outputs![LayerIndex(layer)] = z;
+            }
             return FusedTanhJet.Apply(z, bias ?? zeros(weight.shape[0], dtype: z.dtype, device: z.device), layout);
         }
 
@@ -278,6 +376,42 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
 }
 
 /// <summary>
+/// One forward pass of a tanh network as <see cref="NeuralField.BeginCapture"/> records it: per dense layer (hidden layers,
+/// the output layer, the modified MLP's two encoders) its input A and its output before the activation z, both K×N×w (stacked jet: z without the
+/// bias, which enters the value block inside the activation) or N×w (plain forward, K = 1: z with the bias; ∂/∂z is the same).
+/// </summary>
+public sealed record CapturedPass(Tensor[] Inputs, Tensor[] PreActivations);
+
+/// <summary>
+/// A dense layer z = A·Wᵀ (+ b) as the per-sample Jacobian sees it: <see cref="Weight"/> is W itself (a parameter) for a
+/// plain layer; for a weight-factorised one W = diag(exp(s))·V is a value and <see cref="Scale"/> s, <see cref="Direction"/> V
+/// are the parameters (J(V) = exp(s) ∘ J(W), J(s) = Σ_in J(W) ∘ W).
+/// </summary>
+public sealed record CapturedLayer(Tensor Weight, Tensor? Bias, Tensor? Scale, Tensor? Direction);
+
+/// <summary>The passes recorded while a capture runs (<see cref="NeuralField.BeginCapture"/>); disposing it ends the capture.</summary>
+public sealed class LayerCapture : IDisposable
+{
+    readonly NeuralField _net;
+
+    internal LayerCapture(NeuralField net, IReadOnlyList<CapturedLayer> layers)
+    {
+        _net = net;
+        Layers = layers;
+    }
+
+    /// <summary>The dense layers, in the order of <see cref="CapturedPass"/>'s arrays.</summary>
+    public IReadOnlyList<CapturedLayer> Layers { get; }
+    public List<CapturedPass> Passes { get; } = [];
+    /// <summary>Why some pass could not be recorded (then the capture is no basis for a Jacobian), or null.</summary>
+    public string? Refused { get; private set; }
+
+    internal void Refuse(string why) => Refused ??= why;
+
+    public void Dispose() => _net.EndCapture(this);
+}
+
+/// <summary>
 /// Random weight factorisation (Wang, Wang &amp; Perdikaris 2022, "Random weight factorization
 /// improves the training of continuous neural representations"): W = diag(exp(s))·V with
 /// s ~ N(mean, std) and V = W_glorot / exp(s), so the initial function is the Glorot network's.
@@ -298,6 +432,8 @@ public sealed class FactorizedLinear : nn.Module<Tensor, Tensor>
     // Looked up by name: Module.to(dtype) replaces registered parameters, so fields would go stale.
     public Tensor Weight => get_parameter("scale")!.exp().unsqueeze(1) * get_parameter("direction")!;
     public Tensor Bias => get_parameter("bias")!;
+    public Tensor Scale => get_parameter("scale")!;
+    public Tensor Direction => get_parameter("direction")!;
 
     public override Tensor forward(Tensor x) => nn.functional.linear(x, Weight, Bias);
 }

@@ -36,6 +36,14 @@ public abstract class LossTerm(string name, string kind, double weight)
     /// </summary>
     public virtual Tensor? ScaledResiduals(StepContext ctx) => null;
 
+    /// <summary>
+    /// <see cref="ScaledResiduals"/> as consecutive blocks (their concatenation is that vector) in which row i, when a block
+    /// has as many rows as the term has points, is a function of point i alone (of each point set the term reads, paired by
+    /// index): what the per-sample Jacobian of <see cref="Optimizers.ResidualObjective"/> relies on. Default: the vector as
+    /// one block (several components per point interleave, so the row count differs and the generic Jacobian is taken).
+    /// </summary>
+    public virtual IReadOnlyList<Tensor>? ScaledResidualBlocks(StepContext ctx) => ScaledResiduals(ctx) is { } r ? [r] : null;
+
     /// <summary>√(Weight / n) · r over the n entries of <paramref name="r"/>: ‖result‖² = Weight · mean(r²).</summary>
     protected Tensor Scaled(Tensor r)
     {
@@ -109,12 +117,15 @@ public sealed class PeriodicTerm(string name, double weight, IReadOnlyList<Expr>
         return matched.Select(e => PerPoint(lo.Evaluate(e) - hi.Evaluate(e), points.shape[0])).Aggregate((a, b) => a + b);
     }
 
-    public override Tensor? ScaledResiduals(StepContext ctx)
+    public override Tensor? ScaledResiduals(StepContext ctx) => cat(ScaledResidualBlocks(ctx)!.ToList(), 0);
+
+    /// <summary>One block per matched expression: row i is the mismatch between point i and its partner.</summary>
+    public override IReadOnlyList<Tensor>? ScaledResidualBlocks(StepContext ctx)
     {
         var lo = ctx.At(Points.Points);
         var hi = ctx.At(Points.Partner);
         long n = Points.Points.shape[0];
-        return cat(matched.Select(e => Scaled(Rows(lo.Evaluate(e) - hi.Evaluate(e), n))).ToList(), 0);
+        return matched.Select(e => Scaled(Rows(lo.Evaluate(e) - hi.Evaluate(e), n))).ToList();
     }
 }
 

@@ -1,3 +1,4 @@
+using Pinn.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchParameter = TorchSharp.Modules.Parameter;
@@ -22,26 +23,50 @@ public interface IResidualObjective
 }
 
 /// <summary>
-/// The trainer's loss terms as residuals over the model's parameters (<see cref="LossTerm.ScaledResiduals"/>), with
-/// the Jacobian by reverse mode, one vector–Jacobian product per residual row on one retained graph: exact for every
-/// model (MLP, modified MLP, PIG, trainable embeddings) and every derivative engine, at the cost of N backward passes.
-/// (The one-backward per-sample Jacobian of tanh MLPs, OPTIMIZERS.md §9, is the fast path still to come.)
+/// The trainer's loss terms as residuals over the model's parameters (<see cref="LossTerm.ScaledResidualBlocks"/>), with
+/// the exact Jacobian J = ∂r̃/∂x by one of two routes.
+/// <para>
+/// <b>Per-sample (fast)</b>, OPTIMIZERS.md §9, for tanh networks (<see cref="NeuralField"/>: plain or modified MLP, dense or
+/// weight-factorised layers; bare or inside a <see cref="ConstrainedField"/>) on the jet engine: while the residuals are built, the network records each dense layer's
+/// input A and output before the activation z for every pass (<see cref="NeuralField.BeginCapture"/>). Then one backward
+/// of Σ r̃_b per residual block b (retained graph) gives z̄ = ∂Σr̃_b/∂z for every pass, and since row i of a block depends
+/// on sample i of the passes alone, J_i(W) = Σ_passes Σ_k z̄[k,i,:] ⊗ A[k,i,:] and J_i(b) = Σ_passes z̄[0,i,:]. The
+/// parameters' gradient from the same backward must equal the column sums (a guard against a path the capture missed).
+/// </para>
+/// <para>
+/// <b>Generic</b>, the fallback for everything else (PIG and other models, sine activations, autograd derivatives, the
+/// unfused jet path (off the CPU, order above 4), a block whose row count is not its passes' sample count, a failed guard): one <c>autograd.grad</c> VJP per
+/// row on one retained graph — exact for every model and engine, at the cost of N backward passes.
+/// <see cref="FastJacobians"/>, <see cref="GenericJacobians"/> and <see cref="FallbackReason"/> say which was taken.
+/// </para>
 /// </summary>
 public sealed class ResidualObjective : IResidualObjective
 {
     readonly IReadOnlyList<TorchParameter> _parameters;
-    readonly Func<Tensor> _residuals;
+    readonly Func<IReadOnlyList<Tensor>> _blocks;
+    readonly IFieldModel? _model;
     readonly ParameterObjective _flat;
 
-    /// <param name="residuals">Builds the 1-D scaled residual vector r̃ from the current parameter values.</param>
-    public ResidualObjective(IReadOnlyList<TorchParameter> parameters, Func<Tensor> residuals)
+    /// <param name="residuals">Builds the 1-D scaled residual vector r̃ from the current parameter values (generic Jacobian only).</param>
+    public ResidualObjective(IReadOnlyList<TorchParameter> parameters, Func<Tensor> residuals) : this(parameters, () => [residuals()], null) { }
+
+    /// <param name="blocks">Builds r̃ as consecutive blocks (<see cref="LossTerm.ScaledResidualBlocks"/>).</param>
+    /// <param name="model">The model the parameters belong to: a tanh <see cref="NeuralField"/> gets the per-sample Jacobian; null: generic.</param>
+    public ResidualObjective(IReadOnlyList<TorchParameter> parameters, Func<IReadOnlyList<Tensor>> blocks, IFieldModel? model)
     {
-        _flat = new ParameterObjective(parameters, () => residuals().square().sum()); // checks float64, flattens and assigns
+        _flat = new ParameterObjective(parameters, () => Stack(blocks()).square().sum()); // checks float64, flattens and assigns
         _parameters = parameters;
-        _residuals = residuals;
+        _blocks = blocks;
+        _model = model;
     }
 
     public long Count => _flat.Count;
+
+    /// <summary>How many Jacobians took the per-sample route, and how many the row-by-row one.</summary>
+    public int FastJacobians { get; private set; }
+    public int GenericJacobians { get; private set; }
+    /// <summary>Why the last generic Jacobian was not formed per sample (null after a fast one).</summary>
+    public string? FallbackReason { get; private set; }
 
     /// <summary>The current parameter values as a new flat vector (in the caller's dispose scope).</summary>
     public Tensor Flatten() => _flat.Flatten();
@@ -51,17 +76,45 @@ public sealed class ResidualObjective : IResidualObjective
     /// <summary>The scalar view, ‖r̃‖² and its gradient (for line searches and tests).</summary>
     public IObjective Scalar => _flat;
 
+    static Tensor Stack(IReadOnlyList<Tensor> blocks) => blocks.Count == 1 ? blocks[0] : cat(blocks.ToList(), 0);
+
+    static NeuralField? Network(IFieldModel? model) => model switch
+    {
+        NeuralField n => n,
+        ConstrainedField { Network: NeuralField n } => n,
+        _ => null,
+    };
+
     public (Tensor Residuals, Tensor? Jacobian) Evaluate(Tensor x, bool jacobian)
     {
         Assign(x);
         using var scope = NewDisposeScope();
-        var r = _residuals();
+        IReadOnlyList<Tensor> blocks;
+        LayerCapture? capture = null;
+        try
+        {
+            if (jacobian) capture = Network(_model)?.BeginCapture();
+            blocks = _blocks();
+        }
+        finally { capture?.Dispose(); } // ends the recording; the recorded tensors stay in this scope
+        var r = Stack(blocks);
         if (r.ndim != 1) throw new InvalidOperationException($"scaled residuals must be a 1-D vector, got shape [{string.Join(", ", r.shape)}]");
         var values = r.detach().clone();
         if (!jacobian) return (values.MoveToOuterDisposeScope(), null);
         long n = r.shape[0];
         var rows = zeros(n, Count, dtype: ScalarType.Float64, device: r.device);
+        string? why = capture is null ? (_model is null ? "no model given" : $"not a tanh NeuralField ({_model.Describe()})") : PerSample(capture, blocks, rows);
+        if (why is null)
+        {
+            FastJacobians++;
+            FallbackReason = null;
+            return (values.MoveToOuterDisposeScope(), rows.MoveToOuterDisposeScope());
+        }
+        FallbackReason = why;
+        GenericJacobians++;
+        rows.zero_();
         var inputs = _parameters.Cast<Tensor>().ToList();
+        if (!r.requires_grad) return (values.MoveToOuterDisposeScope(), rows.MoveToOuterDisposeScope());
         for (long i = 0; i < n; i++)
         {
             using var rowScope = NewDisposeScope();
@@ -77,5 +130,108 @@ public sealed class ResidualObjective : IResidualObjective
             }
         }
         return (values.MoveToOuterDisposeScope(), rows.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Fills <paramref name="rows"/> per sample (OPTIMIZERS.md §9); null when done, else why not (rows then partly written).</summary>
+    string? PerSample(LayerCapture capture, IReadOnlyList<Tensor> blocks, Tensor rows)
+    {
+        if (capture.Refused is { } refused) return refused;
+        // Where each layer's weight and bias sit in the flat parameter vector; every parameter must be one of them.
+        var offsets = new long[_parameters.Count];
+        long total = 0;
+        for (int k = 0; k < _parameters.Count; k++) { offsets[k] = total; total += _parameters[k].numel(); }
+        int IndexOf(Tensor t)
+        {
+            for (int k = 0; k < _parameters.Count; k++)
+                if (ReferenceEquals(_parameters[k], t) || _parameters[k].Handle == t.Handle) return k;
+            return -1;
+        }
+        var covered = new bool[_parameters.Count];
+        // Per layer: the parameter index and flat offset of W (plain) or of s and V (factorised), and of b; −1 where absent.
+        var layers = new List<(int Iw, int Is, int Iv, int Ib, long Out, long In, CapturedLayer Layer)>();
+        foreach (var layer in capture.Layers)
+        {
+            bool factorised = layer.Direction is not null;
+            int iw = factorised ? -1 : IndexOf(layer.Weight), ib = layer.Bias is null ? -1 : IndexOf(layer.Bias);
+            int iS = factorised ? IndexOf(layer.Scale!) : -1, iv = factorised ? IndexOf(layer.Direction!) : -1;
+            if ((factorised ? iS < 0 || iv < 0 : iw < 0) || (layer.Bias is not null && ib < 0))
+                return "a layer's weight or bias is not among the trainable parameters";
+            foreach (var k in new[] { iw, iS, iv, ib }) if (k >= 0) covered[k] = true;
+            layers.Add((iw, iS, iv, ib, layer.Weight.shape[0], layer.Weight.shape[1], layer));
+        }
+        if (covered.Contains(false)) return "a trainable parameter outside the network's dense layers";
+        var zs = capture.Passes.SelectMany(p => p.PreActivations).ToList();
+        // autograd.grad aborts the process (not catchable) on an input without a graph: check first.
+        if (zs.Any(z => !z.requires_grad) || _parameters.Any(q => !q.requires_grad)) return "a captured pass or a parameter without a graph";
+        var inputs = zs.Concat(_parameters.Cast<Tensor>()).ToList();
+        int perPass = layers.Count;
+        long row0 = 0;
+        double worst = 0, scale = 0;
+        var sums = new Tensor?[_parameters.Count];
+        void Add(int k, Tensor t) => sums[k] = sums[k] is { } s ? s + t : t;
+        foreach (var block in blocks)
+        {
+            long nb = block.shape[0];
+            if (block.ndim != 1) return "a residual block that is not a vector";
+            if (!block.requires_grad) { row0 += nb; continue; } // does not depend on the parameters: zero rows
+            using var blockScope = NewDisposeScope();
+            var grads = autograd.grad([block.sum()], inputs, retain_graph: true, allow_unused: true);
+            var j = rows.narrow(0, row0, nb);
+            for (int p = 0; p < capture.Passes.Count; p++)
+            {
+                var pass = capture.Passes[p];
+                for (int l = 0; l < perPass; l++)
+                {
+                    var g = grads[p * perPass + l];
+                    if (g is null || g.IsInvalid) continue; // this block does not read the pass
+                    var zbar = g.ndim == 2 ? g.unsqueeze(0) : g; // K × N × out
+                    var a = pass.Inputs[l];
+                    a = a.ndim == 2 ? a.unsqueeze(0) : a; // K × N × in
+                    if (zbar.ndim != 3 || a.ndim != 3 || !zbar.shape.Take(2).SequenceEqual(a.shape.Take(2)))
+                        return "a captured layer whose input and output blocks differ in shape";
+                    if (zbar.shape[1] != nb)
+                    {
+                        if (zbar.abs().max().ToDouble() == 0) continue;
+                        return $"a residual block of {nb} rows reads a pass of {zbar.shape[1]} samples (several components per point?)";
+                    }
+                    var (iw, iS, iv, ib, o, i, layer) = layers[l];
+                    var outer = zbar.permute(1, 2, 0).bmm(a.permute(1, 0, 2)); // N × out × in: J_n(W) = Σ_k z̄[k,n,:] ⊗ A[k,n,:]
+                    var summed = zbar.reshape(-1, o).t().mm(a.reshape(-1, i)); // Σ_n J_n(W), for the guard below
+                    if (iw >= 0)
+                    {
+                        j.narrow(1, offsets[iw], o * i).add_(outer.reshape(nb, o * i));
+                        Add(iw, summed);
+                    }
+                    else
+                    {
+                        var w = layer.Weight; // W = diag(exp(s))·V: J(V) = exp(s) ∘ J(W), J(s) = Σ_in J(W) ∘ W
+                        var e = layer.Scale!.detach().exp().unsqueeze(1);
+                        j.narrow(1, offsets[iv], o * i).add_((outer * e).reshape(nb, o * i));
+                        j.narrow(1, offsets[iS], o).add_((outer * w).sum(dim: 2));
+                        Add(iv, summed * e);
+                        Add(iS, (summed * w).sum(dim: 1));
+                    }
+                    if (ib < 0) continue;
+                    var bias = zbar[0];
+                    j.narrow(1, offsets[ib], o).add_(bias);
+                    Add(ib, bias.sum(dim: 0));
+                }
+            }
+            // Guard: Σ_i J_i must be the parameters' gradient of Σ r̃_b from the same backward (checked after the last block).
+            for (int k = 0; k < _parameters.Count; k++)
+            {
+                var g = grads[zs.Count + k];
+                bool defined = g is not null && !g.IsInvalid;
+                if (defined) scale = Math.Max(scale, g!.abs().max().ToDouble());
+                if (sums[k] is { } sum) worst = Math.Max(worst, (defined ? sum - g!.reshape(sum.shape) : sum).abs().max().ToDouble());
+                else if (defined) worst = Math.Max(worst, g!.abs().max().ToDouble());
+                sums[k] = null;
+            }
+            row0 += nb;
+        }
+        // Against the scale of all blocks' gradients: a block can be pure rounding (u(lo) − u(hi) under a periodic embedding).
+        if (worst > 1e-9 * scale)
+            return $"the per-sample rows do not add up to the blocks' gradients (off by {worst:G3}: a parameter path the capture missed)";
+        return null;
     }
 }

@@ -25,11 +25,13 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
     /// <summary>LM's trial steps play the part of a line search's trials: one "search" per iteration.</summary>
     public int LineSearches => _lm?.Iterations ?? 0;
     public LevenbergMarquardt? Optimizer => _lm;
+    /// <summary>The residual objective (which Jacobian route it takes: <see cref="ResidualObjective.FastJacobians"/>).</summary>
+    public ResidualObjective? Objective => _objective;
 
     public void Begin(BinaryReader? saved)
     {
         CheckTerms();
-        _objective = new ResidualObjective(host.Model.TrainableParameters, Residuals);
+        _objective = new ResidualObjective(host.Model.TrainableParameters, ResidualBlocks, host.Model);
         if (options.Resample is { } rs) ResidualResampler.Check(host, rs, options.Name);
         if (saved is null)
         {
@@ -72,10 +74,13 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
                                     $"max_jacobian_mb = {options.MaxJacobianMb}; use a smaller batch or network, or raise max_jacobian_mb");
     }
 
-    Tensor Residuals()
+    Tensor Residuals() => cat(ResidualBlocks().ToList(), 0);
+
+    /// <summary>Every term's scaled residuals, block by block (<see cref="LossTerm.ScaledResidualBlocks"/>), on one step context.</summary>
+    IReadOnlyList<Tensor> ResidualBlocks()
     {
         var ctx = host.NewContext();
-        return cat(host.Terms.Select(t => t.ScaledResiduals(ctx)!).ToList(), 0);
+        return host.Terms.SelectMany(t => t.ScaledResidualBlocks(ctx)!).ToList();
     }
 
     public PhaseIteration Step(int iteration, bool log)

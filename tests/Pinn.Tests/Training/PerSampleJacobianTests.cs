@@ -1,0 +1,168 @@
+using Pinn.Config;
+using Pinn.Problems;
+using Pinn.Training;
+using Pinn.Training.Optimizers;
+using Pinn.Training.Phases;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pinn.Tests.Training;
+
+/// <summary>
+/// The per-sample Jacobian of plain tanh MLPs (OPTIMIZERS.md §9: one backward per residual block, J_i(W) = Σ_k z̄ ⊗ A)
+/// against the generic row-by-row one, and the fallback where the construction does not apply.
+/// </summary>
+[Collection("training")]
+public class PerSampleJacobianTests
+{
+    static readonly string[] Small = ["training.dtype=float64", "training.causal.enabled=false", "training.time_windows=1", "training.weights={ic: 3}"];
+    static readonly string[] Mlp = ["model.type=mlp", "model.layers=[7, 5]", "model.fourier_features=0"];
+
+    /// <summary>Both Jacobians on one batch; returns the fast objective (which route it took) and max|J_fast − J_generic| / max|J|.</summary>
+    static (ResidualObjective Fast, double Error, long Rows) Compare(string problem, string[] overrides)
+    {
+        var cfg = RunConfigLoader.Load(problem, ProblemCatalog.Instance, Small.Concat(overrides).ToArray());
+        using var model = Pinn.Models.ModelFactory.Create(cfg.Model, cfg.Problem, ScalarType.Float64, CPU);
+        using var trainer = new Trainer(cfg.Problem, model, cfg.Training, ScalarType.Float64, CPU);
+        IPhaseHost host = trainer;
+        host.DrawBatch();
+        IReadOnlyList<Tensor> Blocks()
+        {
+            var ctx = host.NewContext();
+            return host.Terms.SelectMany(t => t.ScaledResidualBlocks(ctx) ?? throw new Exception(t.Name)).ToList();
+        }
+        var fast = new ResidualObjective(model.TrainableParameters, Blocks, model);
+        var generic = new ResidualObjective(model.TrainableParameters, () => cat(Blocks().ToList(), 0));
+        var x = fast.Flatten();
+        var (rf, jf) = fast.Evaluate(x, jacobian: true);
+        var (rg, jg) = generic.Evaluate(x, jacobian: true);
+        generic.GenericJacobians.Should().Be(1);
+        (rf - rg).abs().max().ToDouble().Should().Be(0, "the capture does not change the residuals");
+        jf!.shape.Should().Equal(jg!.shape);
+        double scale = jg.abs().max().ToDouble();
+        scale.Should().BeGreaterThan(0);
+        // ‖r̃‖² and 2Jᵀr̃ = ∇‖r̃‖² on the fast Jacobian too.
+        var (_, gradient) = fast.Scalar.Evaluate(x);
+        ((2 * jf.t().matmul(rf) - gradient).abs().max() / gradient.abs().max()).ToDouble().Should().BeLessThan(1e-12);
+        return (fast, (jf - jg).abs().max().ToDouble() / scale, jf.shape[0]);
+    }
+
+    [Theory]
+    [InlineData("burgers", "jet")]                                                                    // pde, ic, bc
+    [InlineData("burgers", "jet", "model.hard_constraints={initial: true, dirichlet: true}")]         // ConstrainedField
+    [InlineData("allen_cahn", "jet", "model.periodic={x: {period: 2, harmonics: 2}}")]                // embedding + periodic term (u, u_x)
+    [InlineData("heat1d", "jet")]
+    [InlineData("poisson1d", "jet")]
+    [InlineData("ks", "jet", "model.periodic={x: {period: 2, harmonics: 1}}")]                       // u_xxxx
+    [InlineData("ks", "auto", "model.periodic={x: {period: 2, harmonics: 1}}")]                      // auto picks jets at 4th order
+    public void Plain_tanh_MLPs_on_jets_take_the_per_sample_route_and_match_the_row_by_row_Jacobian(string problem, string derivatives, string? extra = null)
+    {
+        using var scope = NewDisposeScope();
+        string[] o = [.. Mlp, $"training.derivatives={derivatives}", "training.batch={pde: 24, ic: 10, bc: 6}", .. (extra is null ? Array.Empty<string>() : [extra])];
+        var (fast, error, rows) = Compare(problem, o);
+        fast.FallbackReason.Should().BeNull();
+        fast.FastJacobians.Should().Be(1);
+        fast.GenericJacobians.Should().Be(0);
+        rows.Should().BeGreaterThanOrEqualTo(24); // all conditions enforced by the hard constraints: the pde rows alone
+        error.Should().BeLessThan(1e-12);
+    }
+
+    [Fact]
+    public void Autograd_derivatives_fall_back_to_the_row_by_row_Jacobian()
+    {
+        using var scope = NewDisposeScope();
+        var (fast, error, _) = Compare("burgers", [.. Mlp, "training.derivatives=autograd", "training.batch={pde: 16, ic: 6, bc: 4}"]);
+        fast.FastJacobians.Should().Be(0);
+        fast.GenericJacobians.Should().Be(1);
+        fast.FallbackReason.Should().Contain("require grad");
+        error.Should().Be(0);
+    }
+
+    [Fact]
+    public void PIG_falls_back_to_the_row_by_row_Jacobian()
+    {
+        using var scope = NewDisposeScope();
+        var (fast, error, _) = Compare(TestPaths.Problem("helmholtz2d/helmholtz2d.yaml"), ["model.type=pig",
+            "model.gaussians={channels: 2, count: 8, init_scale: 0.1, head: [4]}", "training.batch={pde: 12, bc: 8}", "training.weights={pde: 1e-4}"]);
+        fast.FastJacobians.Should().Be(0);
+        fast.GenericJacobians.Should().Be(1);
+        fast.FallbackReason.Should().Contain("not a tanh NeuralField");
+        error.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData("burgers", "model.type=modified_mlp")]                                                  // encoders and gates
+    [InlineData("burgers", "model.weight_factorization={mean: 0.5, std: 0.1}")]                        // J(s), J(V) from J(W)
+    [InlineData("allen_cahn", "model.type=modified_mlp", "model.weight_factorization={mean: 0.5, std: 0.1}")]
+    public void Modified_MLPs_and_factorised_layers_take_the_per_sample_route_too(string problem, params string[] extra)
+    {
+        using var scope = NewDisposeScope();
+        var (fast, error, _) = Compare(problem, [.. Mlp, "model.layers=[5, 5]", "training.derivatives=jet", "training.batch={pde: 12, ic: 4, bc: 4}", .. extra]);
+        fast.FallbackReason.Should().BeNull();
+        fast.FastJacobians.Should().Be(1);
+        error.Should().BeLessThan(1e-12);
+    }
+
+    [Fact]
+    public void Sine_activations_fall_back()
+    {
+        using var scope = NewDisposeScope();
+        var (fast, error, _) = Compare("burgers", [.. Mlp, "model.activation=sin", "training.derivatives=jet", "training.batch={pde: 12, ic: 4, bc: 4}"]);
+        fast.GenericJacobians.Should().Be(1);
+        error.Should().Be(0);
+    }
+
+    /// <summary>
+    /// Timing (issue 14: assembly ≤ 3× one gradient step): Burgers, 2→[20×4 tanh]→1 float64, 2000 + 200 + 200 points, jets.
+    /// Runs only with PINN_JACOBIAN_TIMING=1 (minutes: the row-by-row Jacobian is 2400 backward passes); writes the medians to
+    /// the file that variable names, or to stdout.
+    /// </summary>
+    [Fact]
+    public void Timing_of_the_per_sample_and_the_row_by_row_Jacobian()
+    {
+        if (Environment.GetEnvironmentVariable("PINN_JACOBIAN_TIMING") is not "1") return;
+        using var scope = NewDisposeScope();
+        var cfg = RunConfigLoader.Load("burgers", ProblemCatalog.Instance,
+            [.. Small, "model.type=mlp", "model.layers=[20, 20, 20, 20]", "model.fourier_features=0", "training.derivatives=jet",
+             "training.batch={pde: 2000, ic: 200, bc: 200}"]);
+        using var model = Pinn.Models.ModelFactory.Create(cfg.Model, cfg.Problem, ScalarType.Float64, CPU);
+        using var trainer = new Trainer(cfg.Problem, model, cfg.Training, ScalarType.Float64, CPU);
+        IPhaseHost host = trainer;
+        host.DrawBatch();
+        IReadOnlyList<Tensor> Blocks()
+        {
+            var ctx = host.NewContext();
+            return host.Terms.SelectMany(t => t.ScaledResidualBlocks(ctx)!).ToList();
+        }
+        var fast = new ResidualObjective(model.TrainableParameters, Blocks, model);
+        var generic = new ResidualObjective(model.TrainableParameters, () => cat(Blocks().ToList(), 0));
+        var x = fast.Flatten();
+        double Median(Action a, int repeats)
+        {
+            var times = new List<double>();
+            for (int i = 0; i < repeats; i++)
+            {
+                using var s = NewDisposeScope();
+                var w = System.Diagnostics.Stopwatch.StartNew();
+                a();
+                times.Add(w.Elapsed.TotalSeconds);
+            }
+            times.Sort();
+            return times[times.Count / 2];
+        }
+        double gradient = Median(() => fast.Scalar.Evaluate(x), 7);
+        double values = Median(() => fast.Evaluate(x, false), 7);
+        double perSample = Median(() => fast.Evaluate(x, true), 7);
+        double rowByRow = Median(() => generic.Evaluate(x, true), 1);
+        var (_, jf) = fast.Evaluate(x, true);
+        var (_, jg) = generic.Evaluate(x, true);
+        double error = ((jf! - jg!).abs().max() / jg!.abs().max()).ToDouble();
+        fast.GenericJacobians.Should().Be(0);
+        var line = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"N={jf.shape[0]} P={jf.shape[1]} threads={get_num_threads()} loss+gradient {gradient:F4} s, residuals {values:F4} s, per-sample J {perSample:F4} s " +
+            $"({perSample / gradient:F2}× the gradient), row-by-row J {rowByRow:F2} s ({rowByRow / perSample:F0}× the per-sample), max|ΔJ|/max|J| {error:G3}");
+        Console.WriteLine(line);
+        if (Environment.GetEnvironmentVariable("PINN_JACOBIAN_TIMING_OUT") is { } path) File.AppendAllText(path, line + "\n");
+        error.Should().BeLessThan(1e-12);
+    }
+}
