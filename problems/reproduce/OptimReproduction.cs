@@ -140,7 +140,7 @@ public static class OptimReproduction
                 var o = Read(j, rc);
                 outcomes[i] = o;
                 lock (gate) progress.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {j.Case.Benchmark}: {j.Method.Label}: relative L2 {Reproduction.Sci(o.Error)} " +
-                                               $"after {o.Steps} in {o.Seconds:F0} s ({o.Status}{(o.Stop.Length > 0 ? ", " + o.Stop : "")})");
+                                               $"after {o.Steps} in {o.Seconds:F0} s ({o.Status}{(o.Stop.Length > 0 && o.Stop != o.Status ? ", " + o.Stop : "")})");
             }
         }
         var threads = Enumerable.Range(0, Math.Min(Jobs, jobs.Count)).Select(_ => new Thread(Worker)).ToList();
@@ -211,7 +211,7 @@ public static class OptimReproduction
             {
                 bool best = o == outcomes.Where(x => x.Job.Case == c && double.IsFinite(x.Error)).MinBy(x => x.Error);
                 var err = Reproduction.Sci(o.Error);
-                var status = o.Status == "completed" ? o.Stop : $"{o.Status}{(o.Stop.Length > 0 ? ": " + o.Stop : "")}";
+                var status = o.Status == "completed" ? o.Stop : $"{o.Status}{(o.Stop.Length > 0 && o.Stop != o.Status ? ": " + o.Stop : "")}";
                 md.AppendLine($"| {c.Benchmark} | {o.Job.Method.Label} | {(best ? $"**{err}**" : err)} | {o.Steps} | {o.Seconds / 60:F1} | {o.Parameters} | " +
                               $"{(double.IsFinite(o.EvalsPerLineSearch) ? o.EvalsPerLineSearch.ToString("F2", CultureInfo.InvariantCulture) : "—")} | " +
                               $"{status.Replace("|", "/")} | {(o.Job.Method.Slug == "ssbroyden" ? c.Target : "")} | {(o.Job.Method.Slug == "ssbroyden" ? c.Published : "")} |");

@@ -168,18 +168,20 @@ public static class PinnCommand
         {
             var which = r.GetValue(paper)!;
             if (r.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
-            using var signals = new StopSignals(); // optim: SIGINT / SIGTERM stop every run gracefully; the table keeps what ended
+            // optim: SIGINT / SIGTERM stop every child run gracefully and the table keeps what ended. The in-process
+            // reproductions do not listen for them, so they keep the default (the signal ends the process).
+            using var signals = which == "optim" ? new StopSignals() : null;
             var path = which switch
             {
                 "optim" => OptimReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(),
-                                                 ChildRuns.Launch, r.GetValue(only), signals.Token),
+                                                 ChildRuns.Launch, r.GetValue(only), signals!.Token),
                 "causal" => CausalReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 "gp" => GpReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 "pig" => PigReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig, optim)"),
             };
             stdout.WriteLine($"wrote {path}");
-            return Ok;
+            return signals?.Received is null ? Ok : signals.InterruptedExitCode; // interrupted: the table holds the runs that ended
         }));
         return cmd;
     }
