@@ -135,9 +135,16 @@ public static class OptimReproduction
                 if (i >= jobs.Count || cancel.IsCancellationRequested) return;
                 var j = jobs[i];
                 lock (gate) progress.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {j.Case.Benchmark}: {j.Method.Label}, {j.Minutes:G3} min…");
-                if (Directory.Exists(j.RunDir)) Directory.Delete(j.RunDir, recursive: true); // a rerun replaces the last one
-                int rc = launch(j.ConfigPath, j.LogPath, cancel).GetAwaiter().GetResult();
-                var o = Read(j, rc);
+                Outcome o;
+                try
+                {
+                    if (Directory.Exists(j.RunDir)) Directory.Delete(j.RunDir, recursive: true); // a rerun replaces the last one
+                    o = Read(j, launch(j.ConfigPath, j.LogPath, cancel).GetAwaiter().GetResult());
+                }
+                catch (Exception e) when (e is PinnException or IOException or UnauthorizedAccessException)
+                {
+                    o = new Outcome(j, -1, "failed", double.NaN, double.NaN, 0, "—", double.NaN, e.Message); // the row says why; the table is still written
+                }
                 outcomes[i] = o;
                 lock (gate) progress.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {j.Case.Benchmark}: {j.Method.Label}: relative L2 {Reproduction.Sci(o.Error)} " +
                                                $"after {o.Steps} in {o.Seconds:F0} s ({o.Status}{(o.Stop.Length > 0 && o.Stop != o.Status ? ", " + o.Stop : "")})");
@@ -158,6 +165,15 @@ public static class OptimReproduction
             var last = File.Exists(j.LogPath) ? File.ReadLines(j.LogPath).LastOrDefault(l => l.Trim().Length > 0) ?? "" : "";
             return new Outcome(j, rc, $"exit {rc}", double.NaN, double.NaN, 0, "—", double.NaN, last.Trim());
         }
+        try { return ReadMetrics(j, rc, metrics); }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return new Outcome(j, rc, $"exit {rc}", double.NaN, double.NaN, 0, "—", double.NaN, $"unreadable {metrics}: {e.Message}");
+        }
+    }
+
+    static Outcome ReadMetrics(Job j, int rc, string metrics)
+    {
         using var doc = JsonDocument.Parse(File.ReadAllText(metrics));
         var m = doc.RootElement;
         double Num(JsonElement e, string key) => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;

@@ -19,8 +19,11 @@ static class ChildRuns
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") // `dotnet Pinn.Cli.dll`: the child needs the assembly too
             start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
         foreach (var a in new[] { "run", config }) start.ArgumentList.Add(a);
-        using var process = Process.Start(start) ?? throw new PinnException($"could not start {self}");
-        await using var file = new StreamWriter(log) { AutoFlush = true };
+        await using var file = new StreamWriter(log) { AutoFlush = true }; // before the child: nobody else would read its pipes
+        Process process;
+        try { process = Process.Start(start) ?? throw new PinnException($"could not start {self}"); }
+        catch (System.ComponentModel.Win32Exception e) { throw new PinnException($"could not start {self}: {e.Message}"); }
+        using var _ = process;
         var gate = new object();
         void Copy(object _, DataReceivedEventArgs e)
         {

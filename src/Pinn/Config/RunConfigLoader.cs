@@ -433,6 +433,8 @@ public static class RunConfigLoader
         };
         try { l.Lm.Validate(); }
         catch (PinnException e) when (e.File is null) { throw s.Doc.Error(at, $"{s.Path}: {e.Message}"); }
+        if (l.MaxJacobianMb < 1) throw s.Doc.Error(at, $"{s.Path}.max_jacobian_mb must be at least 1 (MiB of the N × P Jacobian)");
+        if (!(l.GradientTolerance >= 0)) throw s.Doc.Error(at, $"{s.Path}.gradient_tolerance must be ≥ 0 (0: never stop on it)");
         if (RunDevice.ResolveDType(t.DType) != TorchSharp.torch.ScalarType.Float64)
             throw s.Doc.Error(at, $"{s.Path}: Levenberg–Marquardt works in float64 only, but training.dtype is {t.DType}; " +
                                   "set training.dtype: float64 (--dtype float64)");

@@ -75,6 +75,29 @@ public class LevenbergMarquardtTests
         }
     }
 
+    /// <summary>Linearises as r = x − 1 but every trial point evaluates as far worse: no step can be accepted.</summary>
+    sealed class Refusing(long count) : IResidualObjective
+    {
+        public long Count => count;
+        public (Tensor Residuals, Tensor? Jacobian) Evaluate(Tensor x, bool jacobian) =>
+            jacobian ? (x - 1, eye(count, dtype: ScalarType.Float64)) : (full(count, 1e10, dtype: ScalarType.Float64), null);
+        public void Assign(Tensor x) { }
+    }
+
+    [Fact]
+    public void When_every_trial_fails_the_step_reports_it_and_the_damping_is_back_where_it_began()
+    {
+        using var scope = NewDisposeScope();
+        using var lm = new LevenbergMarquardt(new Refusing(3), zeros(3, dtype: ScalarType.Float64), new LmOptions { MaxRejections = 30 });
+        double before = lm.Damping;
+        var s = lm.Step();
+        s.Moved.Should().BeFalse();
+        s.Rejections.Should().BeInRange(1, 30);
+        s.Stop.Should().StartWith($"no decrease in {s.Rejections} trial steps", "a step that shrank through rejections is not convergence");
+        lm.Damping.Should().Be(before, "a fresh batch starts from the damping of the last good linearisation, not from 2^465 × it");
+        lm.X.abs().max().ToDouble().Should().Be(0, "no step was taken");
+    }
+
     [Fact]
     public void Damping_rises_on_a_rejected_step_falls_on_a_good_one_and_Rosenbrock_is_solved()
     {
@@ -193,6 +216,19 @@ public class LmPhaseTests : IDisposable
         r.Phases!.Select(p => p.Name).Should().Equal("adam", "lm");
         r.Phases![1].Steps.Should().Be(300);
         Pinned.Below("poisson1d_lm", r.Error!.RelativeL2, 2e-6);
+    }
+
+    [Fact]
+    public void A_run_can_start_with_Levenberg_Marquardt()
+    {
+        var cfg = RunConfigLoader.Load("poisson1d", ProblemCatalog.Instance,
+            [$"output.dir={_dir}", "output.name=lm-first", "training.dtype=float64", "model.layers=[8]", "training.batch={pde: 32, bc: 2}",
+             "training.checkpoint_every=0", "training.phases=[{lm: {steps: 5}}]"]);
+        var r = Runner.Run(cfg).Result;
+        r.Status.Should().Be("completed");
+        r.Phases!.Single().Name.Should().Be("lm");
+        r.Phases![0].Steps.Should().Be(5);
+        double.IsFinite(r.FinalLoss).Should().BeTrue();
     }
 
     [Fact]

@@ -95,6 +95,7 @@ public sealed class LevenbergMarquardt : IDisposable
 
     (Tensor R, Tensor J) Linearise(Tensor x)
     {
+        Forget();
         using var scope = NewDisposeScope();
         var (r, j) = _objective.Evaluate(x, jacobian: true);
         Evaluations++;
@@ -109,29 +110,40 @@ public sealed class LevenbergMarquardt : IDisposable
         long n = _j.shape[0], p = _j.shape[1];
         var solve = Options.Solve == LmSolve.Auto ? (p <= n ? LmSolve.Primal : LmSolve.Dual) : Options.Solve;
         LastSolve = solve;
-        if (solve == LmSolve.Primal)
+        // JᵀJ (primal) or JJᵀ (dual) once per linearisation: a rejected trial only changes μ.
+        if (_gram is null || _gramSolve != solve)
         {
-            var a = _j.t().matmul(_j);
-            a.diagonal().add_(mu);
-            var (l, info) = linalg.cholesky_ex(a);
-            if (info.ToInt64() != 0) return null;
-            var g = _j.t().matmul(_r).unsqueeze(1);
-            return cholesky_solve(g, l).squeeze(1).neg();
+            _gram?.Dispose();
+            _gram = (solve == LmSolve.Primal ? _j.t().matmul(_j) : _j.matmul(_j.t())).DetachFromDisposeScope();
+            _gramSolve = solve;
         }
-        else
-        {
-            var k = _j.matmul(_j.t());
-            k.diagonal().add_(mu);
-            var (l, info) = linalg.cholesky_ex(k);
-            if (info.ToInt64() != 0) return null;
-            var alpha = cholesky_solve(_r.unsqueeze(1), l).squeeze(1);
-            return _j.t().matmul(alpha).neg();
-        }
+        var m = _gram.clone();
+        m.diagonal().add_(mu);
+        var (l, info) = linalg.cholesky_ex(m);
+        if (info.ToInt64() != 0) return null;
+        if (solve == LmSolve.Primal) return cholesky_solve(Gradient.unsqueeze(1), l).squeeze(1).neg();
+        var alpha = cholesky_solve(_r.unsqueeze(1), l).squeeze(1);
+        return _j.t().matmul(alpha).neg();
+    }
+
+    Tensor? _gram, _g;
+    LmSolve? _gramSolve;
+
+    /// <summary>g = Jᵀr̃ at <see cref="X"/> (half the gradient of ‖r̃‖²), kept for the linearisation.</summary>
+    public Tensor Gradient => _g ??= _j.t().matmul(_r).DetachFromDisposeScope();
+
+    /// <summary>Drops what was derived from the last J and r̃.</summary>
+    void Forget()
+    {
+        _gram?.Dispose();
+        _g?.Dispose();
+        (_gram, _g, _gramSolve) = (null, null, null);
     }
 
     public LmStep Step()
     {
         double f = 0.5 * Value;
+        double mu0 = _mu, nu0 = _nu; // restored when every trial fails: the caller may go on from a new batch
         int rejected = 0;
         double rho = double.NaN;
         while (rejected < Options.MaxRejections)
@@ -149,10 +161,15 @@ public sealed class LevenbergMarquardt : IDisposable
                 if (hn <= Options.StepTolerance * (xn + Options.StepTolerance))
                 {
                     _objective.Assign(_x); // a rejected trial may have left the parameters elsewhere
-                    return new LmStep(false, Value, _mu, rho, rejected, "step tolerance");
+                    if (rejected == 0) return new LmStep(false, Value, _mu, rho, 0, "step tolerance"); // converged
+                    // The step shrank because trials kept failing and μ grew: that is no decrease, not convergence.
+                    double grown = _mu;
+                    (_mu, _nu) = (mu0, nu0);
+                    return new LmStep(false, Value, _mu, rho, rejected,
+                                      $"no decrease in {rejected} trial steps (damping rose to {grown:0.0e+00}, the step fell below step_tolerance)");
                 }
             }
-            var g = _j.t().matmul(_r);
+            var g = Gradient;
             double predicted = 0.5 * h.dot(h * _mu - g).ToDouble();
             var trial = _x + h;
             var (rt, _) = _objective.Evaluate(trial, jacobian: false);
@@ -174,8 +191,10 @@ public sealed class LevenbergMarquardt : IDisposable
             Reject(ref rejected);
         }
         _objective.Assign(_x); // leave the parameters at x, not at the last trial point
+        double reached = _mu;
+        (_mu, _nu) = (mu0, nu0);
         return new LmStep(false, Value, _mu, rho, rejected,
-                          double.IsFinite(_mu) ? $"no decrease in {rejected} trial steps (damping rose to {_mu:0.0e+00})" : "damping overflowed");
+                          double.IsFinite(reached) ? $"no decrease in {rejected} trial steps (damping rose to {reached:0.0e+00})" : "damping overflowed");
     }
 
     void Reject(ref int rejected)
@@ -233,6 +252,7 @@ public sealed class LevenbergMarquardt : IDisposable
 
     public void Dispose()
     {
+        Forget();
         _x.Dispose();
         _r.Dispose();
         _j.Dispose();

@@ -16,7 +16,8 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
 {
     ResidualObjective? _objective;
     LevenbergMarquardt? _lm;
-    int _tag, _cycle, _sinceDraw;
+    int _tag, _cycle, _sinceDraw, _cycleSteps, _failedCycles;
+    bool _redrawNow;
 
     public PhaseOptions Options => options;
     public bool LossAfterStep => true;
@@ -30,13 +31,16 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
 
     public void Begin(BinaryReader? saved)
     {
+        if (saved is null)
+        {
+            host.DrawBatch(); // before the checks evaluate the terms: a run that starts with LM has no batch yet
+            _tag = host.Draws;
+        }
         CheckTerms();
         _objective = new ResidualObjective(host.Model.TrainableParameters, ResidualBlocks, host.Model);
         if (options.Resample is { } rs) ResidualResampler.Check(host, rs, options.Name);
         if (saved is null)
         {
-            host.DrawBatch();
-            _tag = host.Draws;
             CheckSize();
             using var scope = NewDisposeScope();
             _lm = new LevenbergMarquardt(_objective, _objective.Flatten(), options.Lm);
@@ -86,23 +90,35 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
     public PhaseIteration Step(int iteration, bool log)
     {
         var lm = _lm ?? throw new InvalidOperationException("Begin the phase first");
-        if (options.Resample is { } rs && _sinceDraw >= rs.Every)
+        if (options.Resample is { } rs && (_redrawNow || _sinceDraw >= rs.Every))
         {
             _cycle++;
             ResidualResampler.Redraw(host, rs, _tag, _cycle);
             lm.Relinearise();
             _sinceDraw = 0;
+            _cycleSteps = 0;
+            _redrawNow = false;
         }
         var step = lm.Step();
         _sinceDraw++;
         var diagnostics = new Dictionary<string, double> { ["lm_damping"] = step.Damping, ["lm_rejections"] = step.Rejections };
         string? stop = step.Stop;
-        if (stop is not null && step.Stop!.StartsWith("no decrease", StringComparison.Ordinal) && options.Resample is not null)
-            stop = null; // a new batch may still be fitted: the next cycle decides
+        if (options.Resample is not null)
+        {
+            if (step.Moved) { _cycleSteps++; _failedCycles = 0; }
+            else if (stop is not null && stop.StartsWith("no decrease", StringComparison.Ordinal))
+            {
+                // As in the dense phases (OPTIMIZERS.md §4): the cycle ends here and the next iteration starts one on a new
+                // batch (μ is back where the step began); three cycles in a row without an accepted step end the phase.
+                _redrawNow = true;
+                stop = _cycleSteps == 0 && ++_failedCycles > 2 ? $"no decrease on {_failedCycles} fresh batches in a row ({stop})" : null;
+            }
+        }
         if (stop is null && step.Moved && options.GradientTolerance > 0)
         {
             using var scope = NewDisposeScope();
-            if (lm.Jacobian.t().matmul(lm.Residuals).abs().max().ToDouble() <= options.GradientTolerance) stop = "gradient tolerance";
+            // ‖∇L‖₂ with L = ‖r̃‖², ∇L = 2Jᵀr̃: the quantity the dense phases' gradient_tolerance bounds.
+            if ((2 * lm.Gradient).norm().ToDouble() <= options.GradientTolerance) stop = "gradient tolerance";
         }
         IReadOnlyDictionary<string, double>? terms = null;
         if (log)
@@ -121,7 +137,7 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
         if (options.Resample is not null)
         {
             w.Write(CyclesMagic);
-            w.Write(_tag); w.Write(_cycle); w.Write(_sinceDraw);
+            w.Write(_tag); w.Write(_cycle); w.Write(_sinceDraw); w.Write(_cycleSteps); w.Write(_failedCycles); w.Write(_redrawNow);
             ResidualResampler.SaveBatches(host, w);
         }
         lm.SaveState(w);
@@ -131,7 +147,8 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
     {
         if (r.ReadString() != CyclesMagic)
             throw new PinnException($"the checkpoint's {options.Name} phase has no resampling state; resume with the config it was started with");
-        _tag = r.ReadInt32(); _cycle = r.ReadInt32(); _sinceDraw = r.ReadInt32();
+        _tag = r.ReadInt32(); _cycle = r.ReadInt32(); _sinceDraw = r.ReadInt32(); _cycleSteps = r.ReadInt32(); _failedCycles = r.ReadInt32();
+        _redrawNow = r.ReadBoolean();
         ResidualResampler.LoadBatches(host, r);
     }
 
