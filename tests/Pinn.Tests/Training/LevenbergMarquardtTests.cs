@@ -207,7 +207,7 @@ public class LmPhaseTests : IDisposable
         // poisson1d_ssbroyden.yaml's network and batch (2→[20×3]→1, 901 parameters, 258 residuals: the primal solve), Adam 1000
         // (ends near 1e-3) → LM 300. `auto` takes jets because an LM phase is planned, so J comes from the per-sample fast path.
         // LM's gain ratio stays near 0.6 here, so Nielsen's rule keeps μ high and the error falls linearly: 1000 LM steps reach 8.9e-9.
-        // float64, measured 2026-12-02 (native AMD EPYC, 1 thread, seed 0): 1.8e-7 in 6 s; bound 11× that.
+        // float64, spread over native AMD EPYC / MKL Intel AVX-512 / AVX2-only arithmetic × 1, 2 threads and seeds 0–4 (tests/spread/pinned.sh, 2026-12-02): 1.1e-7 … 2.1e-7; bound 9.4× the worst.
         var cfg = RunConfigLoader.Load(TestPaths.Problem("poisson1d/poisson1d_ssbroyden.yaml"), ProblemCatalog.Instance,
             new[] { $"output.dir={_dir}", "output.name=lm", "training.checkpoint_every=0",
                     "training.phases=[{adam: {steps: 1000}}, {lm: {steps: 300}}]" }.Concat(Pinned.Overrides));
