@@ -91,7 +91,7 @@ public static class DerivativeEngine
             "autograd" => false,
             // preferJets only where the fast Jacobian can read the jets (fused tanh MLP on the CPU, order ≤ 4); it also puts
             // the run's other phases (the Adam warm-up) on jets.
-            _ => jets is not null && (preferJets && jets.CanCarryOperators && order <= 4 && (device ?? CPU).type == DeviceType.CPU
+            _ => jets is not null && (preferJets && Optimizers.ResidualObjective.HasFastJacobian(model) && order <= 4 && (device ?? CPU).type == DeviceType.CPU
                                       || order >= jets.AutoJetFromOrder
                                       || order == 2 && jets.CanCarryOperators && (device ?? CPU).type == DeviceType.CPU
                                          && SavingOperator(problem.Equations.Select(e => e.Equation.Residual).ToList(), problem) is not null),

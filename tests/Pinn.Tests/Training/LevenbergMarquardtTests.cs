@@ -161,6 +161,17 @@ public class ResidualViewTests
     }
 
     [Theory]
+    [InlineData("model.layers=[6, 6]", true)]
+    [InlineData("model.hard_constraints={initial: true, dirichlet: true}", true)] // under hard constraints too
+    [InlineData("model.activation=sin", false)]                                  // no fast path: jets would only cost
+    public void With_an_LM_phase_planned_auto_takes_jets_where_the_fast_Jacobian_reads_them(string model, bool jets)
+    {
+        var cfg = RunConfigLoader.Load("burgers", ProblemCatalog.Instance, ["training.dtype=float64", "model.layers=[6, 6]", model]);
+        using var m = Pinn.Models.ModelFactory.Create(cfg.Model, cfg.Problem, ScalarType.Float64, CPU);
+        (DerivativeEngine.JetSet("auto", m, cfg.Problem, CPU, preferJets: true) is not null).Should().Be(jets);
+    }
+
+    [Theory]
     [InlineData("burgers", "autograd")]
     [InlineData("burgers", "jet")]
     [InlineData("heat1d", "jet")]

@@ -78,6 +78,9 @@ public sealed class ResidualObjective : IResidualObjective
 
     static Tensor Stack(IReadOnlyList<Tensor> blocks) => blocks.Count == 1 ? blocks[0] : cat(blocks.ToList(), 0);
 
+    /// <summary>Whether the per-sample fast path can apply to this model (a tanh NeuralField, bare or under hard constraints) when jets are used.</summary>
+    public static bool HasFastJacobian(IFieldModel model) => Network(model) is { CanCarryOperators: true };
+
     static NeuralField? Network(IFieldModel? model) => model switch
     {
         NeuralField n => n,
