@@ -21,7 +21,7 @@ public sealed record LmOptions
     public double InitialDamping { get; init; } = 1e-3;
     public LmSolve Solve { get; init; } = LmSolve.Auto;
     /// <summary>Rejected trial steps allowed within one iteration before it reports no progress.</summary>
-    public int MaxRejections { get; init; } = 30;
+    public int MaxRejections { get; init; } = 10; // μ grows ≥ 2^55× within 10; each trial costs a Cholesky and an evaluation
     /// <summary>Stop when ‖h‖ ≤ StepTolerance · (‖x‖ + StepTolerance) (0: never).</summary>
     public double StepTolerance { get; init; } = 1e-14;
 
