@@ -12,7 +12,7 @@ namespace Pinn.Problems;
 /// `pinn reproduce optim`: the record-accuracy configs (small float64 networks, an Adam warm-up, then a dense
 /// quasi-Newton phase in RAD resampling cycles; issue 13, OPTIMIZERS.md) against the usual Adam + L-BFGS, each
 /// optimiser given the same wall time on the same network, batch and warm-up, in results/optim.md with the
-/// published numbers, and the error-vs-wall-time curves in results/optim.png.
+/// published numbers, and the error-vs-wall-time curves in results/optim/optim.png (with the runs' configs and logs).
 /// <para>
 /// Each case names one record config (problems/…/*_ssbroyden.yaml); a method replaces only its last phase:
 /// SSBroyden (the config as written), BFGS (the same phase, renamed), L-BFGS (strong-Wolfe line search on the
@@ -82,7 +82,7 @@ public static class OptimReproduction
         var outcomes = RunAll(jobs, launch, progress, clock, cancel);
         var cases = jobs.Select(j => j.Case).Distinct().ToList();
         var path = Reproduction.Write(outDir, "optim.md", Markdown(budget, outcomes, clock.Elapsed, cases, $"{loadBefore} before, {LoadAverage()} after"));
-        var plot = Path.Combine(outDir, "optim.png");
+        var plot = Path.Combine(outDir, "optim", "optim.png"); // beside the runs' configs and logs: run output, not committed
         RunPlots.ErrorVsTime(plot, cases.Select(c => (c.Benchmark, (IReadOnlyList<(string, string)>)outcomes
             .Where(o => o.Job.Case == c).Select(o => (o.Job.Method.Label, Path.Combine(o.Job.RunDir, "log.csv"))).ToList())).ToList());
         progress.WriteLine($"wrote {plot}");
@@ -209,7 +209,7 @@ public static class OptimReproduction
         md.AppendLine();
         md.AppendLine($"Budget **{budget}**, written by `pinn reproduce optim --budget {budget}` on {DateTime.UtcNow:yyyy-MM-dd} " +
                       $"({Environment.ProcessorCount} cores; {Jobs} runs at a time, one libtorch thread each; float64 on cpu; {elapsed.TotalMinutes:F1} min in all). " +
-                      $"Error vs wall time: [optim.png](optim.png). Load average {load} ({Jobs} runs ≈ load {Jobs}: more means other work shared the cores).");
+                      $"Error vs wall time: `optim/optim.png` (written with the runs, not committed). Load average {load} ({Jobs} runs ≈ load {Jobs}: more means other work shared the cores).");
         md.AppendLine();
         md.AppendLine("Each case is one record config (`problems/…/*_ssbroyden.yaml`: a small float64 tanh network, an Adam warm-up, " +
                       "then a dense quasi-Newton phase with a strong-Wolfe line search, in RAD resampling cycles where the config has them). " +

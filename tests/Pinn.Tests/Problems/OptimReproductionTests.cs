@@ -83,7 +83,7 @@ public class OptimReproductionTests : IDisposable
         md.Should().Contain("| Poisson 1-D | Adam → SSBroyden | **1.00e-06** | 1000 adam + 4321 ssbroyden | 1.0 | 901 | 1.25 | time limit | ≤ 1e-7 |");
         md.Should().Contain("| Poisson 1-D | Adam + L-BFGS | 1.00e-03 | 1000 adam + 4321 lbfgs |");
         md.Should().Contain("| Poisson 1-D | Adam → BFGS | — | — |").And.Contain("exit 1: error: something went wrong");
-        File.Exists(Path.Combine(_dir, "optim.png")).Should().BeTrue();
-        new FileInfo(Path.Combine(_dir, "optim.png")).Length.Should().BeGreaterThan(5000);
+        File.Exists(Path.Combine(_dir, "optim", "optim.png")).Should().BeTrue();
+        new FileInfo(Path.Combine(_dir, "optim", "optim.png")).Length.Should().BeGreaterThan(5000);
     }
 }
