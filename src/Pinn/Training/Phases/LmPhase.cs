@@ -16,8 +16,7 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
 {
     ResidualObjective? _objective;
     LevenbergMarquardt? _lm;
-    int _tag, _cycle, _sinceDraw, _cycleSteps, _failedCycles;
-    bool _redrawNow;
+    readonly ResampleCycles _rad = new(); // unused without options.Resample
 
     public PhaseOptions Options => options;
     public bool LossAfterStep => true;
@@ -34,7 +33,7 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
         if (saved is null)
         {
             host.DrawBatch(); // before the checks evaluate the terms: a run that starts with LM has no batch yet
-            _tag = host.Draws;
+            _rad.Tag = host.Draws;
         }
         CheckTerms();
         _objective = new ResidualObjective(host.Model.TrainableParameters, ResidualBlocks, host.Model);
@@ -90,28 +89,28 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
     public PhaseIteration Step(int iteration, bool log)
     {
         var lm = _lm ?? throw new InvalidOperationException("Begin the phase first");
-        if (options.Resample is { } rs && (_redrawNow || _sinceDraw >= rs.Every))
+        if (options.Resample is { } rs && (_rad.RedrawNow || _rad.SinceDraw >= rs.Every))
         {
-            _cycle++;
-            ResidualResampler.Redraw(host, rs, _tag, _cycle);
+            _rad.Cycle++;
+            ResidualResampler.Redraw(host, rs, _rad.Tag, _rad.Cycle);
             lm.Relinearise();
-            _sinceDraw = 0;
-            _cycleSteps = 0;
-            _redrawNow = false;
+            _rad.SinceDraw = 0;
+            _rad.CycleSteps = 0;
+            _rad.RedrawNow = false;
         }
         var step = lm.Step();
-        _sinceDraw++;
+        _rad.SinceDraw++;
         var diagnostics = new Dictionary<string, double> { ["lm_damping"] = step.Damping, ["lm_rejections"] = step.Rejections };
         string? stop = step.Stop;
         if (options.Resample is not null)
         {
-            if (step.Moved) { _cycleSteps++; _failedCycles = 0; }
+            if (step.Moved) { _rad.CycleSteps++; _rad.FailedCycles = 0; }
             else if (stop is not null && stop.StartsWith("no decrease", StringComparison.Ordinal))
             {
                 // As in the dense phases (OPTIMIZERS.md §4): the cycle ends here and the next iteration starts one on a new
                 // batch (μ is back where the step began); three cycles in a row without an accepted step end the phase.
-                _redrawNow = true;
-                stop = _cycleSteps == 0 && ++_failedCycles > 2 ? $"no decrease on {_failedCycles} fresh batches in a row ({stop})" : null;
+                _rad.RedrawNow = true;
+                stop = _rad.CycleSteps == 0 && ++_rad.FailedCycles > 2 ? $"no decrease on {_rad.FailedCycles} fresh batches in a row ({stop})" : null;
             }
         }
         if (stop is null && step.Moved && options.GradientTolerance > 0)
@@ -136,21 +135,12 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
         var lm = _lm ?? throw new InvalidOperationException("Begin the phase first");
         if (options.Resample is not null)
         {
-            w.Write(CyclesMagic);
-            w.Write(_tag); w.Write(_cycle); w.Write(_sinceDraw); w.Write(_cycleSteps); w.Write(_failedCycles); w.Write(_redrawNow);
-            ResidualResampler.SaveBatches(host, w);
+            _rad.Save(host, w, CyclesMagic);
         }
         lm.SaveState(w);
     }
 
-    void ReadCycles(BinaryReader r)
-    {
-        if (r.ReadString() != CyclesMagic)
-            throw new PinnException($"the checkpoint's {options.Name} phase has no resampling state; resume with the config it was started with");
-        _tag = r.ReadInt32(); _cycle = r.ReadInt32(); _sinceDraw = r.ReadInt32(); _cycleSteps = r.ReadInt32(); _failedCycles = r.ReadInt32();
-        _redrawNow = r.ReadBoolean();
-        ResidualResampler.LoadBatches(host, r);
-    }
+    void ReadCycles(BinaryReader r) => _rad.Load(host, r, CyclesMagic, options.Name);
 
     public void LoadState(BinaryReader r) => throw new NotSupportedException("Levenberg–Marquardt keeps no recovery snapshots (CanDiverge is false)");
 

@@ -23,13 +23,7 @@ public sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost
     DenseQuasiNewton? _qn;
     bool _wantTerms;
     IReadOnlyDictionary<string, double>? _terms;
-    // Resampling cycles (unused without options.Resample).
-    int _tag;            // host.Draws when the phase began: tells this phase's cycle seeds from another phase's
-    int _cycle;          // redraws done in this phase
-    int _sinceDraw;      // iterations since the last (re)draw
-    int _cycleSteps;     // accepted steps in the current cycle
-    int _failedCycles;   // cycles in a row that ended without an accepted step
-    bool _redrawNow;     // a line search failed: redraw before the next iteration
+    readonly ResampleCycles _rad = new(); // unused without options.Resample
 
     public PhaseOptions Options => options;
     public bool LossAfterStep => true;
@@ -39,7 +33,7 @@ public sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost
     /// <summary>The optimiser (for tests and diagnostics); null before <see cref="Begin"/>.</summary>
     public DenseQuasiNewton? Optimizer => _qn;
     /// <summary>Resampling cycles completed (redraws done in this phase).</summary>
-    public int Cycles => _cycle;
+    public int Cycles => _rad.Cycle;
     /// <summary>What the last redraw did with H (null before the first).</summary>
     public CurvatureCheck? LastCurvatureCheck { get; private set; }
 
@@ -50,7 +44,7 @@ public sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost
         if (saved is null)
         {
             host.DrawBatch();
-            _tag = host.Draws;
+            _rad.Tag = host.Draws;
             using var scope = NewDisposeScope();
             _qn = new DenseQuasiNewton(_objective, _objective.Flatten(), options.QuasiNewton);
         }
@@ -72,22 +66,22 @@ public sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost
     public PhaseIteration Step(int iteration, bool log)
     {
         var qn = _qn ?? throw new InvalidOperationException("Begin the phase first");
-        if (options.Resample is { } rs && (_redrawNow || _sinceDraw >= rs.Every)) Resample();
+        if (options.Resample is { } rs && (_rad.RedrawNow || _rad.SinceDraw >= rs.Every)) Resample();
         _wantTerms = log;
         _terms = null;
         bool hadMemory = qn.HasLineSearchMemory;
         var step = qn.Step();
         _wantTerms = false;
-        _sinceDraw++;
+        _rad.SinceDraw++;
         if (options.Resample is not null)
         {
-            if (step.Moved) { _cycleSteps++; _failedCycles = 0; }
+            if (step.Moved) { _rad.CycleSteps++; _rad.FailedCycles = 0; }
             else if (step.Failure != "zero gradient")
             {
                 _objective!.Assign(qn.X);
-                _redrawNow = true; // the cycle ends here (§4); the next iteration starts one on a new batch
-                if (_cycleSteps == 0 && ++_failedCycles > 2)
-                    return new PhaseIteration(qn.Value, $"line search failed on {_failedCycles} fresh batches in a row ({step.Failure})");
+                _rad.RedrawNow = true; // the cycle ends here (§4); the next iteration starts one on a new batch
+                if (_rad.CycleSteps == 0 && ++_rad.FailedCycles > 2)
+                    return new PhaseIteration(qn.Value, $"line search failed on {_rad.FailedCycles} fresh batches in a row ({step.Failure})");
                 return new PhaseIteration(qn.Value);
             }
         }
@@ -111,12 +105,12 @@ public sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost
     {
         var rs = options.Resample ?? throw new InvalidOperationException($"{options.Name}: no resample options");
         _ = _qn ?? throw new InvalidOperationException("Begin the phase first");
-        _cycle++;
-        ResidualResampler.Redraw(host, rs, _tag, _cycle);
+        _rad.Cycle++;
+        ResidualResampler.Redraw(host, rs, _rad.Tag, _rad.Cycle);
         LastCurvatureCheck = _qn!.KeepCurvatureAfterResample();
-        _sinceDraw = 0;
-        _cycleSteps = 0;
-        _redrawNow = false;
+        _rad.SinceDraw = 0;
+        _rad.CycleSteps = 0;
+        _rad.RedrawNow = false;
         return LastCurvatureCheck.Value;
     }
 
@@ -126,20 +120,10 @@ public sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost
     {
         (_qn ?? throw new InvalidOperationException("Begin the phase first")).SaveState(w);
         if (options.Resample is null) return;
-        w.Write(CyclesMagic);
-        foreach (var v in new[] { _tag, _cycle, _sinceDraw, _cycleSteps, _failedCycles }) w.Write(v);
-        w.Write(_redrawNow);
-        ResidualResampler.SaveBatches(host, w);
+        _rad.Save(host, w, CyclesMagic);
     }
 
-    void ReadCycles(BinaryReader r)
-    {
-        if (r.ReadString() != CyclesMagic)
-            throw new PinnException($"the checkpoint's {options.Name} phase has no resampling state; resume with the config it was started with");
-        _tag = r.ReadInt32(); _cycle = r.ReadInt32(); _sinceDraw = r.ReadInt32(); _cycleSteps = r.ReadInt32(); _failedCycles = r.ReadInt32();
-        _redrawNow = r.ReadBoolean();
-        ResidualResampler.LoadBatches(host, r);
-    }
+    void ReadCycles(BinaryReader r) => _rad.Load(host, r, CyclesMagic, options.Name);
 
     public void LoadState(BinaryReader r)
     {

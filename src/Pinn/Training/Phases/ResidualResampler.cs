@@ -163,3 +163,40 @@ public static class ResidualResampler
         return eps;
     }
 }
+
+/// <summary>
+/// Where a resampling phase (dense quasi-Newton, Levenberg–Marquardt) stands in its RAD cycles (OPTIMIZERS.md §4), and
+/// its checkpoint form: the counters, then every current batch (a RAD draw cannot be replayed from a draw count).
+/// </summary>
+public sealed class ResampleCycles
+{
+    /// <summary>host.Draws when the phase began: tells this phase's cycle seeds from another phase's.</summary>
+    public int Tag;
+    /// <summary>Redraws done in this phase.</summary>
+    public int Cycle;
+    /// <summary>Iterations since the last (re)draw.</summary>
+    public int SinceDraw;
+    /// <summary>Accepted steps in the current cycle.</summary>
+    public int CycleSteps;
+    /// <summary>Cycles in a row that ended without an accepted step.</summary>
+    public int FailedCycles;
+    /// <summary>A step failed: redraw before the next iteration.</summary>
+    public bool RedrawNow;
+
+    public void Save(IPhaseHost host, BinaryWriter w, string magic)
+    {
+        w.Write(magic);
+        foreach (var v in new[] { Tag, Cycle, SinceDraw, CycleSteps, FailedCycles }) w.Write(v);
+        w.Write(RedrawNow);
+        ResidualResampler.SaveBatches(host, w);
+    }
+
+    public void Load(IPhaseHost host, BinaryReader r, string magic, string phase)
+    {
+        if (r.ReadString() != magic)
+            throw new PinnException($"the checkpoint's {phase} phase has no resampling state; resume with the config it was started with");
+        Tag = r.ReadInt32(); Cycle = r.ReadInt32(); SinceDraw = r.ReadInt32(); CycleSteps = r.ReadInt32(); FailedCycles = r.ReadInt32();
+        RedrawNow = r.ReadBoolean();
+        ResidualResampler.LoadBatches(host, r);
+    }
+}
