@@ -95,7 +95,8 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
         if (_log is null)
         {
             _termColumns = e.Terms.Keys.ToArray();
-            _diagnosticColumns = e.Diagnostics?.Keys.ToArray() ?? [];
+            // the first entry's diagnostics, then those later phases declared (SetDiagnostics): an Adam warm-up logs none of LM's
+            _diagnosticColumns = (e.Diagnostics?.Keys ?? []).Concat(_declaredDiagnostics).Distinct().ToArray();
             _log = new StreamWriter(File("log.csv"));
             _log.WriteLine(string.Join(",", new[] { "phase", "step", "seconds", "lr", "loss" }
                 .Concat(_termColumns.Select(c => "loss_" + c)).Concat(_fieldColumns.Select(f => "rel_l2_" + f))
@@ -107,6 +108,14 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
         cells.AddRange(_diagnosticColumns.Select(d => e.Diagnostics?.TryGetValue(d, out var v) == true ? Num(v) : ""));
         _log.WriteLine(string.Join(",", cells));
         _log.Flush();
+    }
+
+    string[] _declaredDiagnostics = [];
+
+    /// <summary>Diagnostic columns the phases of the plan will log (<see cref="Training.Phases.PhaseOptions.Diagnostics"/>), set before training starts.</summary>
+    public void SetDiagnostics(IEnumerable<string> names)
+    {
+        if (_log is null) _declaredDiagnostics = names.ToArray(); // a resumed log keeps its columns
     }
 
     /// <summary>Fields whose error columns the log carries (set before training starts).</summary>

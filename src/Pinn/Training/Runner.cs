@@ -131,6 +131,7 @@ public static class Runner
             var model = _model!;
             dir.WriteConfig(_cfg);
             dir.SetFields(problem.Fields);
+            dir.SetDiagnostics(t.Plan.SelectMany(p => p.Diagnostics));
             _log.Dir = dir;
             var what = _resume is null ? "" : $", resuming at {_resume.State.Phase} step {_resume.State.Step}";
             _display?.OnStart($"{problem.Name}: {model.Describe()}, {DescribePlan(t)}, {t.DType} on {_deviceName} ({get_num_threads()} threads){what} → {dir.Path}");

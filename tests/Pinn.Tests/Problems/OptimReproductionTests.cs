@@ -20,7 +20,8 @@ public class OptimReproductionTests : IDisposable
     public void Every_case_and_method_gets_a_valid_config_that_differs_only_in_its_last_phase(string budget)
     {
         var jobs = OptimReproduction.Plan(budget, _dir, ProblemCatalog.Instance, ProblemsDir);
-        jobs.Should().HaveCount(OptimReproduction.Cases.Count * OptimReproduction.Methods.Count);
+        jobs.Should().HaveCount(OptimReproduction.Cases.Sum(c => OptimReproduction.Methods.Count(c.Runs)));
+        jobs.Should().Contain(j => j.Method.Slug == "lm", "the Gauss–Newton rows of issue 14");
         foreach (var j in jobs)
         {
             var cfg = RunConfigLoader.Load(j.ConfigPath, ProblemCatalog.Instance);
@@ -33,6 +34,10 @@ public class OptimReproductionTests : IDisposable
             if (phases[^1] is QuasiNewtonPhaseOptions q && original.Training.Phases[^1] is QuasiNewtonPhaseOptions o)
                 q.Resample.Should().Be(o.Resample, "BFGS and SSBroyden resample as the record config does");
             if (phases[^1] is LbfgsPhaseOptions l) l.LineSearch.Should().Be(LbfgsLineSearch.StrongWolfe);
+            if (phases[^1] is LmPhaseOptions lm && original.Training.Phases[^1] is QuasiNewtonPhaseOptions { Resample: { } rs })
+                lm.Resample.Should().Be(rs with { Every = OptimReproduction.GaussNewtonCycle }, "LM resamples from the same pool in shorter cycles");
+            if (j.Case.TuningOf(j.Method).Count == 0)
+                cfg.Training.Batch.Should().BeEquivalentTo(original.Training.Batch, "without tuning the batch is the record config's");
             cfg.Training.TimeLimit.Should().Be(60 * (budget == "quick" ? j.Case.QuickMinutes : j.Case.FullMinutes));
             cfg.Training.Threads.Should().Be(1);
             cfg.Training.DType.Should().Be("float64");
@@ -78,12 +83,30 @@ public class OptimReproductionTests : IDisposable
 
         var progress = new StringWriter();
         var path = OptimReproduction.Run("quick", _dir, ProblemCatalog.Instance, progress, ProblemsDir, Fake, only: "poisson1d");
-        launched.Should().HaveCount(3);
+        launched.Should().HaveCount(4);
         var md = File.ReadAllText(path);
         md.Should().Contain("| Poisson 1-D | Adam → SSBroyden | **1.00e-06** | 1000 adam + 4321 ssbroyden | 1.0 | 901 | 1.25 | time limit | ≤ 1e-7 |");
         md.Should().Contain("| Poisson 1-D | Adam + L-BFGS | 1.00e-03 | 1000 adam + 4321 lbfgs |");
         md.Should().Contain("| Poisson 1-D | Adam → BFGS | — | — |").And.Contain("exit 1: error: something went wrong");
+        md.Should().Contain("| Poisson 1-D | Adam → LM | 1.00e-03 | 1000 adam + 4321 lm |").And.Contain("≤ 1e-10 in ≤ 5 min");
         File.Exists(Path.Combine(_dir, "optim", "optim.png")).Should().BeTrue();
         new FileInfo(Path.Combine(_dir, "optim", "optim.png")).Length.Should().BeGreaterThan(5000);
+
+        // A second run of one method replaces that method's row and keeps the others, and the runs list grows.
+        launched.Clear();
+        OptimReproduction.Run("quick", _dir, ProblemCatalog.Instance, progress, ProblemsDir, Fake, only: "poisson1d", methods: ["ssbroyden"]);
+        launched.Should().HaveCount(1);
+        var again = File.ReadAllText(path);
+        again.Should().Contain("| Poisson 1-D | Adam → SSBroyden | **1.00e-06** |").And.Contain("| Poisson 1-D | Adam → LM | 1.00e-03 |")
+             .And.Contain("| Poisson 1-D | Adam → BFGS | — | — |");
+        again.Split('\n').Count(l => l.StartsWith("| Poisson 1-D | Adam → SSBroyden", StringComparison.Ordinal)).Should().Be(1);
+        again.Split('\n').Count(l => l.Contains("UTC, budget quick", StringComparison.Ordinal)).Should().Be(2);
+    }
+
+    [Fact]
+    public void An_unknown_method_is_refused_by_name()
+    {
+        var act = () => OptimReproduction.Plan("quick", _dir, ProblemCatalog.Instance, ProblemsDir, methods: ["adamw"]);
+        act.Should().Throw<PinnException>().WithMessage("*unknown method 'adamw'*lbfgs, bfgs, ssbroyden, lm*");
     }
 }

@@ -100,7 +100,7 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
         }
         var step = lm.Step();
         _rad.SinceDraw++;
-        var diagnostics = new Dictionary<string, double> { ["lm_damping"] = step.Damping, ["lm_rejections"] = step.Rejections };
+        var diagnostics = new Dictionary<string, double> { ["lm_damping"] = step.Damping, ["lm_gain"] = step.GainRatio, ["lm_rejections"] = step.Rejections };
         string? stop = step.Stop;
         if (options.Resample is not null)
         {

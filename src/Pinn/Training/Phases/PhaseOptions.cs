@@ -24,6 +24,9 @@ public abstract record PhaseOptions
     /// <summary>The optimiser names <c>training.phases</c> accepts.</summary>
     public static readonly IReadOnlyList<string> Names = ["adam", "lbfgs", "bfgs", "ssbfgs", "ssbroyden", "lm"];
 
+    /// <summary>The diagnostic values this phase adds to every log line (log.csv columns beyond the losses and errors).</summary>
+    [JsonIgnore] public virtual IReadOnlyList<string> Diagnostics => [];
+
     public override string ToString() => $"{Name} {Steps}";
 }
 
@@ -112,8 +115,9 @@ public sealed record LmPhaseOptions : PhaseOptions
 {
     public override string Name => "lm";
     public override int Steps { get; init; } = 500;
+    public override IReadOnlyList<string> Diagnostics => ["lm_damping", "lm_gain", "lm_rejections"];
     public LmOptions Lm { get; init; } = new();
-    /// <summary>End the phase when ‖Jᵀr̃‖∞ falls to this (0: never).</summary>
+    /// <summary>End the phase when ‖∇L‖₂ = 2‖Jᵀr̃‖₂ falls to this (0: never).</summary>
     public double GradientTolerance { get; init; }
     /// <summary>Largest Jacobian the phase will form, in MiB (N × P × 8 bytes).</summary>
     public int MaxJacobianMb { get; init; } = 2048;
