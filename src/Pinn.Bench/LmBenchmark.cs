@@ -53,27 +53,35 @@ public sealed class LmBenchmark : IBenchmarkSuite
         rows.AddRange(Iterations(options));
         rows.AddRange(Table(options));
         _findings.Add(OptimBenchmark.MklPath());
+        _gemmA?.Dispose();
+        _gemmB?.Dispose();
         return rows;
     }
 
     // ---- the machine's float64 GEMM rate: the price of a FLOP in the floor ------------------------
 
+    Tensor? _gemmA, _gemmB;
+    static double GemmFlops => 2.0 * GemmSize * GemmSize * GemmSize;
+
+    /// <summary>One timed GEMM of the reference size: paired with each LM step, so that each step's floor is priced at the rate of the same moment.</summary>
+    double GemmOnce() => BenchTimer.Once(() =>
+    {
+        using var scope = NewDisposeScope();
+        _gemmA!.mm(_gemmB!);
+    });
+
     IEnumerable<BenchRow> Gemm(BenchOptions options)
     {
         PeakMemory.Reset();
         using var generator = new Generator(seed: 3);
-        using var a = randn(GemmSize, GemmSize, dtype: ScalarType.Float64, generator: generator);
-        using var b = randn(GemmSize, GemmSize, dtype: ScalarType.Float64, generator: generator);
-        var t = Repeat(() =>
-        {
-            using var scope = NewDisposeScope();
-            a.mm(b);
-        }, warmup: 1, repeats: options.Quick ? 3 : 5);
-        double flops = 2.0 * GemmSize * GemmSize * GemmSize;
+        _gemmA = randn(GemmSize, GemmSize, dtype: ScalarType.Float64, generator: generator).DetachFromDisposeScope();
+        _gemmB = randn(GemmSize, GemmSize, dtype: ScalarType.Float64, generator: generator).DetachFromDisposeScope();
+        var t = Repeat(() => GemmOnce(), warmup: 1, repeats: options.Quick ? 3 : 5);
+        double flops = GemmFlops;
         _gemmGflops = flops / (t.MedianMs * 1e6);
         _gemmGflopsBest = flops / (t.MinMs * 1e6);
         yield return Row("gemm", $"({GemmSize}×{GemmSize})·({GemmSize}×{GemmSize}) f64, torch.mm", t,
-                         Inv($"{_gemmGflops:F1} GFLOP/s (median; best {_gemmGflopsBest:F1}): the rate the floor is priced at"));
+                         Inv($"{_gemmGflops:F1} GFLOP/s (median; best {_gemmGflopsBest:F1}); each LM step's floor is priced at one such GEMM timed just before it"));
     }
 
     /// <summary>
@@ -83,10 +91,6 @@ public sealed class LmBenchmark : IBenchmarkSuite
     /// </summary>
     public static double FloorFlops(long n, long p) => (double)n * p * p + (double)p * p * p / 3 + 2.0 * p * p;
 
-    double FloorMs(long n, long p) => FloorFlops(n, p) / (_gemmGflops * 1e6);
-
-    /// <summary>The floor with one Cholesky + solve per trial (a rejected trial refactors JᵀJ + μI with a larger μ).</summary>
-    double FloorMs(long n, long p, double trials) => (FloorFlops(n, p) + (Math.Max(trials, 1) - 1) * ((double)p * p * p / 3 + 2.0 * p * p)) / (_gemmGflops * 1e6);
 
     /// <summary>
     /// JᵀJ from the upper block triangle only (column blocks J_a, J_b: J_aᵀJ_b for a ≤ b, mirrored): N·P²(1 + 1/blocks) flops
@@ -145,26 +149,27 @@ public sealed class LmBenchmark : IBenchmarkSuite
             if (residuals.FastJacobians != 1) throw new InvalidOperationException($"{engine}: the full batch fell back to the generic Jacobian ({residuals.FallbackReason})");
 
             // Alternated, so both sides see the same load: ratios from one run.
-            var (gradient, jacobian) = Alternate(() =>
-            {
-                using var scope = NewDisposeScope();
-                objective.Evaluate(x0);
-            }, () =>
-            {
-                using var scope = NewDisposeScope();
-                residuals.Evaluate(x0, jacobian: true);
-            }, options.Warmup, options.Quick ? 7 : 15);
+            var timings = RoundRobin([
+                () => { using var scope = NewDisposeScope(); objective.Evaluate(x0); },
+                () => { using var scope = NewDisposeScope(); residuals.Evaluate(x0, jacobian: true); },
+                () => { using var scope = NewDisposeScope(); zeros(n, p, dtype: ScalarType.Float64); }, // the J the route allocates and zeroes
+            ], options.Warmup, options.Quick ? 7 : 15);
+            var (gradient, jacobian, allocation) = (timings[0], timings[1], timings[2]);
             double rss = PeakMemory.Megabytes();
             double ratio = jacobian.MedianMs / gradient.MedianMs, ratioMin = jacobian.MinMs / gradient.MinMs;
             yield return Row($"loss + gradient ({engine})", parameters, gradient, "ParameterObjective.Evaluate: one forward + backward (an Adam step's work)", rss);
             yield return Row($"Jacobian ({engine})", parameters, jacobian,
                              Inv($"per-sample route (OPTIMIZERS.md §9), {residuals.FastJacobians} fast / {residuals.GenericJacobians} generic; ") +
                              Inv($"{ratio:F2}× the gradient (minima {ratioMin:F2}×); J = N×P×8 B = {jacobianMb:F0} MiB, peak RSS growth {growth:F0} MiB"), rss);
+            yield return Row("  J allocation", $"zeros({n}, {p}) f64", allocation,
+                             Inv($"fresh pages each time (glibc maps blocks this large): {jacobianMb / allocation.MedianMs:F1} MiB/ms, {100 * allocation.MedianMs / jacobian.MedianMs:F0} % of the Jacobian"), rss);
             _assemblyMs = jacobian.MedianMs;
             _findings.Add(Inv($"Jacobian assembly ({engine}, per-sample route, N = {n}, P = {p}): {jacobian.MedianMs:F1} ms vs {gradient.MedianMs:F1} ms per loss + gradient, ") +
                           Inv($"ratio {ratio:F2} (medians; minima {ratioMin:F2}; alternated in one run; target ≤ {AssemblyTarget}: {(ratio <= AssemblyTarget ? "met" : "missed")}). ") +
                           Inv($"J itself is {n}×{p}×8 B = {jacobianMb:F0} MiB; one evaluation raised the process's peak working set by {growth:F0} MiB ") +
-                          Inv($"({growth / jacobianMb:F1}× J: the per-layer N×out×in outer products and the graph's activations come on top)."));
+                          Inv($"({growth / jacobianMb:F1}× J: the per-layer N×out×in outer products and the graph's activations come on top). ") +
+                          Inv($"Beyond the gradient's work, the route spends {jacobian.MedianMs - gradient.MedianMs:F0} ms on the per-sample outer products, writing J and the column-sum guard; ") +
+                          Inv($"allocating and zeroing J alone takes {allocation.MedianMs:F0} ms."));
             yield break;
         }
 
@@ -229,18 +234,23 @@ public sealed class LmBenchmark : IBenchmarkSuite
     }
 
     /// <summary>One LM step split: total, the new Jacobian, the trial evaluations (how many), and the rest (linear algebra).</summary>
-    sealed record StepSplit(double TotalMs, double JacobianMs, double TrialMs, int Trials, bool Moved)
+    /// <param name="GemmMs">The reference GEMM timed just before the step: the step's floor is priced at that moment's rate.</param>
+    sealed record StepSplit(double TotalMs, double JacobianMs, double TrialMs, int Trials, bool Moved, double GemmMs)
     {
         public double AlgebraMs => TotalMs - JacobianMs - TrialMs;
+        /// <summary>The floor (<see cref="FloorFlops"/>, plus a Cholesky + solve per extra trial when <paramref name="perTrial"/>) at the paired GEMM's rate.</summary>
+        public double FloorMs(long n, long p, bool perTrial = false) =>
+            (FloorFlops(n, p) + (perTrial ? Math.Max(Trials - 1, 0) * ((double)p * p * p / 3 + 2.0 * p * p) : 0)) * GemmMs / GemmFlops;
     }
 
-    static StepSplit TimedStep(LevenbergMarquardt lm, TimedResiduals timed)
+    StepSplit TimedStep(LevenbergMarquardt lm, TimedResiduals timed)
     {
+        double gemm = GemmOnce();
         double j0 = timed.JacobianMs, t0 = timed.TrialMs;
         int n0 = timed.Trials;
         var clock = Stopwatch.StartNew();
         var step = lm.Step();
-        return new StepSplit(clock.Elapsed.TotalMilliseconds, timed.JacobianMs - j0, timed.TrialMs - t0, timed.Trials - n0, step.Moved);
+        return new StepSplit(clock.Elapsed.TotalMilliseconds, timed.JacobianMs - j0, timed.TrialMs - t0, timed.Trials - n0, step.Moved, gemm);
     }
 
     static LevenbergMarquardt Start(FixedBatchPinnStep step, out TimedResiduals timed)
@@ -267,88 +277,84 @@ public sealed class LmBenchmark : IBenchmarkSuite
         var j = lm.Jacobian;
         var r = lm.Residuals;
         int repeats = options.Quick ? 3 : 5;
-        var gram = Repeat(() =>
-        {
-            using var scope = NewDisposeScope();
-            j.t().matmul(j);
-        }, warmup: 0, repeats: options.Quick ? 2 : 3);
-        var blocked = Repeat(() =>
-        {
-            using var scope = NewDisposeScope();
-            BlockedGram(j, GramBlocks);
-        }, warmup: 0, repeats: options.Quick ? 2 : 3);
         using var a = j.t().matmul(j).DetachFromDisposeScope();
+        using var g = j.t().matmul(r).DetachFromDisposeScope();
         double blockedError;
         using (var scope = NewDisposeScope()) blockedError = (BlockedGram(j, GramBlocks) - a).abs().max().ToDouble() / a.abs().max().ToDouble();
-        using var g = j.t().matmul(r).DetachFromDisposeScope();
-        var jtr = Repeat(() =>
-        {
-            using var scope = NewDisposeScope();
-            j.t().matmul(r);
-        }, 1, repeats);
         Tensor? factor = null;
-        var cholesky = Repeat(() =>
-        {
-            using var scope = NewDisposeScope();
-            var m = a.clone();
-            m.diagonal().add_(lm.Damping);
-            var (l, info) = linalg.cholesky_ex(m);
-            if (info.ToInt64() != 0) throw new InvalidOperationException("JᵀJ + μI not positive definite");
-            factor?.Dispose();
-            factor = l.DetachFromDisposeScope();
-        }, 1, repeats);
-        var solve = Repeat(() =>
-        {
-            using var scope = NewDisposeScope();
-            cholesky_solve(g.unsqueeze(1), factor!);
-        }, 1, repeats);
+        // Round robin with the reference GEMM: each piece's ratio to its floor is taken against the GEMM of the same round.
+        var pieces = RoundRobin([
+            () => GemmOnce(),
+            () => { using var scope = NewDisposeScope(); j.t().matmul(j); },
+            () => { using var scope = NewDisposeScope(); BlockedGram(j, GramBlocks); },
+            () => { using var scope = NewDisposeScope(); j.t().matmul(r); },
+            () =>
+            {
+                using var scope = NewDisposeScope();
+                var m = a.clone();
+                m.diagonal().add_(lm.Damping);
+                var (l, info) = linalg.cholesky_ex(m);
+                if (info.ToInt64() != 0) throw new InvalidOperationException("JᵀJ + μI not positive definite");
+                factor?.Dispose();
+                factor = l.DetachFromDisposeScope();
+            },
+            () => { using var scope = NewDisposeScope(); cholesky_solve(g.unsqueeze(1), factor!); },
+        ], warmup: 1, repeats: options.Quick ? 2 : 3);
         factor?.Dispose();
+        var (gemm, gram, blocked, jtr, cholesky, solve) = (pieces[0], pieces[1], pieces[2], pieces[3], pieces[4], pieces[5]);
+        // Per round: the piece's time over its floor at that round's GEMM rate.
+        double Ratio(Timing piece, double flops) => Median(piece.SamplesMs.Zip(gemm.SamplesMs, (t, m) => t / (flops * m / GemmFlops)).ToList());
+        double gramRatio = Ratio(gram, (double)n * p * p), blockedRatio = Ratio(blocked, (double)n * p * p), cholRatio = Ratio(cholesky, (double)p * p * p / 3);
 
         var total = splits.Select(s => s.TotalMs).ToList();
         var algebra = splits.Select(s => s.AlgebraMs).ToList();
         var jac = splits.Select(s => s.JacobianMs).ToList();
         var trials = splits.Select(s => s.TrialMs).ToList();
         double trialsPerStep = splits.Average(s => s.Trials);
-        double floorMs = FloorMs(n, p);
-        double gramFloor = (double)n * p * p / (_gemmGflops * 1e6), cholFloor = (double)p * p * p / 3 / (_gemmGflops * 1e6);
         double la = Median(algebra);
-        double floorTrials = FloorMs(n, p, trialsPerStep);
+        double floorMs = Median(splits.Select(s => s.FloorMs(n, p)).ToList());
+        double ratio = Median(splits.Select(s => s.AlgebraMs / s.FloorMs(n, p)).ToList());
+        double ratioTrials = Median(splits.Select(s => s.AlgebraMs / s.FloorMs(n, p, perTrial: true)).ToList());
+        double ratioTotal = Median(splits.Select(s => s.TotalMs / s.FloorMs(n, p)).ToList());
+        double stepGflops = Median(splits.Select(s => GemmFlops / (s.GemmMs * 1e6)).ToList());
         yield return Row("lm iteration", parameters, Timing(total),
-                         Inv($"{splits.Count(s => s.Moved)}/{splits.Count} accepted, {trialsPerStep:F2} trials per step; loss {f0:G3} → {lm.Value:G3}"), rss);
+                         Inv($"{splits.Count(s => s.Moved)}/{splits.Count} accepted, {trialsPerStep:F2} trials per step; loss {f0:G3} → {lm.Value:G3}; {ratioTotal:F2}× the floor"), rss);
         yield return Row("  new Jacobian", parameters, Timing(jac), "ResidualObjective.Evaluate(jacobian: true) after acceptance", rss);
         yield return Row("  trial evaluations", parameters, Timing(trials), Inv($"{trialsPerStep:F2} residual evaluations per step"), rss);
         yield return Row("  linear algebra (the rest)", parameters, Timing(algebra),
-                         Inv($"JᵀJ, Jᵀr̃, a Cholesky + solve per trial, norms; floor {floorMs:F0} ms → {la / floorMs:F2}× the floor ") +
-                         Inv($"({la / floorTrials:F2}× with a Cholesky + solve per trial in the floor)"), rss);
-        yield return Row("    JᵀJ", parameters, gram, Inv($"j.t().matmul(j) (full GEMM, 2NP² flops): {2.0 * n * p * p / (gram.MedianMs * 1e6):F1} GFLOP/s; {gram.MedianMs / gramFloor:F2}× its floor NP²"), rss);
+                         Inv($"JᵀJ, Jᵀr̃, a Cholesky + solve per trial, norms; floor {floorMs:F0} ms → {ratio:F2}× the floor ") +
+                         Inv($"({ratioTrials:F2}× with a Cholesky + solve per trial in the floor)"), rss);
+        yield return Row("    reference GEMM", $"({GemmSize}×{GemmSize})², in turn with the pieces below", gemm, Inv($"{GemmFlops / (gemm.MedianMs * 1e6):F1} GFLOP/s"), rss);
+        yield return Row("    JᵀJ", parameters, gram, Inv($"j.t().matmul(j) (full GEMM, 2NP² flops): {2.0 * n * p * p / (gram.MedianMs * 1e6):F1} GFLOP/s; {gramRatio:F2}× its floor NP²"), rss);
         yield return Row($"    JᵀJ, upper {GramBlocks}×{GramBlocks} blocks", parameters, blocked,
-                         Inv($"not what LevenbergMarquardt runs: J_aᵀJ_b for a ≤ b, mirrored ({1 + 1.0 / GramBlocks:F2}·NP² flops); {blocked.MedianMs / gramFloor:F2}× NP²; ") +
+                         Inv($"not what LevenbergMarquardt runs: J_aᵀJ_b for a ≤ b, mirrored ({1 + 1.0 / GramBlocks:F2}·NP² flops); {blockedRatio:F2}× NP²; ") +
                          Inv($"{gram.MedianMs / blocked.MedianMs:F2}× faster than the full GEMM; max rel. difference {blockedError:G2}"), rss);
         yield return Row("    Jᵀr̃", parameters, jtr, Inv($"{2.0 * n * p / (jtr.MedianMs * 1e6):F1} GFLOP/s"), rss);
-        yield return Row("    Cholesky of JᵀJ + μI", parameters, cholesky, Inv($"clone + shift + linalg.cholesky_ex; {cholesky.MedianMs / cholFloor:F2}× its floor P³/3"), rss);
+        yield return Row("    Cholesky of JᵀJ + μI", parameters, cholesky, Inv($"clone + shift + linalg.cholesky_ex; {cholRatio:F2}× its floor P³/3"), rss);
         yield return Row("    Cholesky solve", parameters, solve, "cholesky_solve, two triangular solves", rss);
 
         double parts = gram.MedianMs + jtr.MedianMs + trialsPerStep * (cholesky.MedianMs + solve.MedianMs);
+        double blockedLa = la * (1 - gram.MedianMs / parts) + la * blocked.MedianMs / parts; // the measured split, with JᵀJ's share swapped
         _findings.Add(Inv($"LM iteration (primal, N = {n}, P = {p}, {splits.Count} steps after {(options.Quick ? 1 : 2)} untimed, {trialsPerStep:F2} trials each): ") +
                       Inv($"{Median(total):F0} ms median = Jacobian {Median(jac):F0} ms + trial evaluations {Median(trials):F0} ms + linear algebra {la:F0} ms ") +
                       Inv($"(the same Jacobian alone, part 1: {_assemblyMs:F0} ms). ") +
                       Inv($"Floor of the linear algebra = N·P² (JᵀJ by syrk, symmetric half, a multiply-add = 2 flops) + P³/3 (Cholesky) + 2P² (two triangular solves) ") +
-                      Inv($"= {FloorFlops(n, p) / 1e9:F1} GFLOP = {floorMs:F0} ms at the measured {_gemmGflops:F1} GFLOP/s ({GemmSize}² GEMM, median); not in the floor: the Jacobian, the trial residuals, ") +
-                      Inv($"g = Jᵀr̃ (2NP), the μ shift and norms, and the extra Cholesky + solve of each rejected trial. Linear algebra / floor = {la / floorMs:F2} ") +
-                      Inv($"(target ≤ {FloorTarget}: {(la / floorMs <= FloorTarget ? "met" : "missed")}; {la / floorTrials:F2} against a floor with one Cholesky + solve per trial); ") +
-                      Inv($"whole iteration / floor = {Median(total) / floorMs:F2}. ") +
-                      Inv($"Pieces on the same J: JᵀJ {gram.MedianMs:F0} ms ({gram.MedianMs / gramFloor:F2}× N·P²: LevenbergMarquardt forms it by a full GEMM, 2NP², so ≥ 2× by construction), ") +
-                      Inv($"Cholesky {cholesky.MedianMs:F1} ms ({cholesky.MedianMs / cholFloor:F2}× P³/3), solve {solve.MedianMs:F2} ms, Jᵀr̃ {jtr.MedianMs:F2} ms; ") +
+                      Inv($"= {FloorFlops(n, p) / 1e9:F1} GFLOP ≈ {floorMs:F0} ms, priced per step at the rate of a {GemmSize}² f64 GEMM timed just before it (median {stepGflops:F1} GFLOP/s); ") +
+                      Inv($"not in the floor: the Jacobian, the trial residuals, g = Jᵀr̃ (2NP), the μ shift and norms, and the extra Cholesky + solve of each rejected trial. ") +
+                      Inv($"Linear algebra / floor = {ratio:F2} (median of per-step ratios; target ≤ {FloorTarget}: {(ratio <= FloorTarget ? "met" : "missed")}; ") +
+                      Inv($"{ratioTrials:F2} against a floor with one Cholesky + solve per trial); whole iteration / floor = {ratioTotal:F2}. ") +
+                      Inv($"Pieces on the same J, in turn with the GEMM: JᵀJ {gram.MedianMs:F0} ms ({gramRatio:F2}× N·P²: LevenbergMarquardt forms it by a full GEMM, 2NP², so ≥ 2× by construction), ") +
+                      Inv($"Cholesky {cholesky.MedianMs:F1} ms ({cholRatio:F2}× P³/3), solve {solve.MedianMs:F2} ms, Jᵀr̃ {jtr.MedianMs:F2} ms; ") +
                       Inv($"their sum per step {parts:F0} ms vs the {la:F0} ms measured inside Step. ") +
-                      Inv($"JᵀJ from its upper {GramBlocks}×{GramBlocks} block triangle (torch GEMMs, mirrored) took {blocked.MedianMs:F0} ms ({blocked.MedianMs / gramFloor:F2}× N·P²), ") +
-                      Inv($"which would put the linear algebra at ≈ {(la - gram.MedianMs + blocked.MedianMs) / floorMs:F2}× the floor."));
+                      Inv($"JᵀJ from its upper {GramBlocks}×{GramBlocks} block triangle (torch GEMMs, mirrored; not in LevenbergMarquardt) took {blocked.MedianMs:F0} ms ({blockedRatio:F2}× N·P²), ") +
+                      Inv($"which would put the linear algebra at ≈ {blockedLa / floorMs:F2}× the floor."));
     }
 
     // ---- (3) iteration time vs P and N -------------------------------------------------------
 
     IEnumerable<BenchRow> Table(BenchOptions options)
     {
-        var cells = new List<(long P, long N, double J, double La, double Floor, double FloorTrials)>();
+        var cells = new List<(long P, long N, double J, double La, double Ratio, double RatioTrials)>();
         foreach (var layers in TableLayers)
         {
             string net = $"2→[{string.Join(",", layers)}]→1";
@@ -376,10 +382,12 @@ public sealed class LmBenchmark : IBenchmarkSuite
                 double rss = PeakMemory.Megabytes();
                 double total = Median(splits.Select(s => s.TotalMs).ToList()), jac = Median(splits.Select(s => s.JacobianMs).ToList());
                 double la = Median(splits.Select(s => s.AlgebraMs).ToList()), trials = Median(splits.Select(s => s.TrialMs).ToList());
-                double floorMs = FloorMs(n, p), floorTrials = FloorMs(n, p, splits.Average(s => s.Trials));
-                cells.Add((p, n, jac, la, floorMs, floorTrials));
+                double floorMs = Median(splits.Select(s => s.FloorMs(n, p)).ToList());
+                double ratio = Median(splits.Select(s => s.AlgebraMs / s.FloorMs(n, p)).ToList());
+                double ratioTrials = Median(splits.Select(s => s.AlgebraMs / s.FloorMs(n, p, perTrial: true)).ToList());
+                cells.Add((p, n, jac, la, ratio, ratioTrials));
                 yield return new BenchRow(Name, $"iteration P = {p}, N = {n}", parameters, total, splits.Min(s => s.TotalMs), splits.Count, rss,
-                                          Inv($"Jacobian {jac:F0} ms, linear algebra {la:F0} ms ({la / floorMs:F2}× floor {floorMs:F0} ms; {la / floorTrials:F2}× with a Cholesky per trial), ") +
+                                          Inv($"Jacobian {jac:F0} ms, linear algebra {la:F0} ms ({ratio:F2}× floor {floorMs:F0} ms; {ratioTrials:F2}× with a Cholesky per trial), ") +
                                           Inv($"trials {splits.Average(s => s.Trials):F1} × = {trials:F0} ms; J {mb:F0} MiB"), n);
             }
         }
@@ -389,8 +397,8 @@ public sealed class LmBenchmark : IBenchmarkSuite
                        .Select(g => Inv($"P = {g.Key}: J ∝ N^{Slope(g, c => c.N, c => c.J):F2}, algebra ∝ N^{Slope(g, c => c.N, c => c.La):F2}"));
         var inP = cells.GroupBy(c => c.N).Where(g => g.Count() > 1)
                        .Select(g => Inv($"N = {g.Key}: J ∝ P^{Slope(g, c => c.P, c => c.J):F2}, algebra ∝ P^{Slope(g, c => c.P, c => c.La):F2}"));
-        var ratios = cells.Select(c => c.La / c.Floor).ToList();
-        var adjusted = cells.Select(c => c.La / c.FloorTrials).ToList();
+        var ratios = cells.Select(c => c.Ratio).ToList();
+        var adjusted = cells.Select(c => c.RatioTrials).ToList();
         _findings.Add(Inv($"Iteration vs P and N (primal, jets, {(options.Quick ? "one step" : "median of 2 steps after 1 untimed")} per cell): linear algebra / floor ") +
                       Inv($"{ratios.Min():F2}–{ratios.Max():F2} over {cells.Count} cells (median {Median(ratios):F2}; {adjusted.Min():F2}–{adjusted.Max():F2}, median {Median(adjusted):F2}, ") +
                       Inv($"with one Cholesky + solve per trial in the floor: cells with rejected trials refactor P×P, which weighs where N is not ≫ P); Jacobian share of the iteration ") +
@@ -422,18 +430,20 @@ public sealed class LmBenchmark : IBenchmarkSuite
         return new Timing(BenchTimer.Median(samples), samples.Min(), samples, samples[0], false);
     }
 
-    /// <summary>A and B in turn, so that both see the same load (ratios from one run, not across minutes of a shared machine).</summary>
+    /// <summary>The actions in turn, round after round, so that all see the same load (ratios from one run, not across minutes of a shared machine).</summary>
+    static Timing[] RoundRobin(IReadOnlyList<Action> actions, int warmup, int repeats)
+    {
+        for (int i = 0; i < warmup; i++) foreach (var a in actions) a();
+        var samples = actions.Select(_ => new double[repeats]).ToArray();
+        for (int i = 0; i < repeats; i++)
+            for (int k = 0; k < actions.Count; k++) samples[k][i] = BenchTimer.Once(actions[k]);
+        return samples.Select(s => new Timing(BenchTimer.Median(s), s.Min(), s, s[0], false)).ToArray();
+    }
+
     static (Timing A, Timing B) Alternate(Action a, Action b, int warmup, int repeats)
     {
-        for (int i = 0; i < warmup; i++) { a(); b(); }
-        var sa = new double[repeats];
-        var sb = new double[repeats];
-        for (int i = 0; i < repeats; i++)
-        {
-            sa[i] = BenchTimer.Once(a);
-            sb[i] = BenchTimer.Once(b);
-        }
-        return (new Timing(BenchTimer.Median(sa), sa.Min(), sa, sa[0], false), new Timing(BenchTimer.Median(sb), sb.Min(), sb, sb[0], false));
+        var t = RoundRobin([a, b], warmup, repeats);
+        return (t[0], t[1]);
     }
 
     static Timing Timing(IReadOnlyList<double> samples) => new(Median(samples), samples.Min(), samples, samples[0], false);
