@@ -55,6 +55,20 @@ public sealed class FixedBatchPinnStep : IDisposable
     /// </summary>
     public ParameterObjective Objective() => new(Model.TrainableParameters, Loss);
 
+    /// <summary>
+    /// The step's loss terms as one stacked scaled residual vector r̃ over the flat parameters (‖r̃‖² is the step's loss), with
+    /// the exact Jacobian — the objective <c>LmPhase</c> builds from the trainer's terms (every term's
+    /// <see cref="LossTerm.ScaledResidualBlocks"/> on one step context, the model given for the per-sample route). float64 only.
+    /// </summary>
+    public ResidualObjective Residuals() => new(Model.TrainableParameters, ResidualBlocks, Model);
+
+    IReadOnlyList<Tensor> ResidualBlocks()
+    {
+        var ctx = _trainer.NewContext();
+        return Terms.SelectMany(t => t.ScaledResidualBlocks(ctx)
+                                     ?? throw new PinnException($"benchmark: loss term '{t.Name}' has no residual vector (causal weighting?)")).ToList();
+    }
+
     /// <summary>The batch each term is evaluated on, by term name (terms on one region share one set).</summary>
     public IReadOnlyDictionary<string, PointSet> PointSets => Terms.ToDictionary(t => t.Name, t => t switch
     {

@@ -99,7 +99,7 @@ public sealed class OptimBenchmark : IBenchmarkSuite
     string? _mklPath;
     readonly Dictionary<int, double> _updateMs = [];
 
-    static string MklPath()
+    internal static string MklPath()
     {
         string preload = Environment.GetEnvironmentVariable("LD_PRELOAD") ?? "";
         bool shim = preload.Contains("mkl-intel-path", StringComparison.Ordinal) || preload.Contains("mkl_intel_path", StringComparison.Ordinal);
