@@ -92,31 +92,7 @@ public sealed class LmBenchmark : IBenchmarkSuite
     public static double FloorFlops(long n, long p) => (double)n * p * p + (double)p * p * p / 3 + 2.0 * p * p;
 
 
-    /// <summary>
-    /// JᵀJ from the upper block triangle only (column blocks J_a, J_b: J_aᵀJ_b for a ≤ b, mirrored): N·P²(1 + 1/blocks) flops
-    /// instead of a full GEMM's 2N·P² — what a symmetric (syrk-like) product costs with torch's GEMM alone.
-    /// </summary>
-    public static Tensor BlockedGram(Tensor j, int blocks)
-    {
-        long p = j.shape[1], width = (p + blocks - 1) / blocks;
-        var a = empty(p, p, dtype: j.dtype, device: j.device);
-        using var scope = NewDisposeScope();
-        for (long r0 = 0; r0 < p; r0 += width)
-        {
-            long wr = Math.Min(width, p - r0);
-            var left = j.narrow(1, r0, wr).t();
-            for (long c0 = r0; c0 < p; c0 += width)
-            {
-                long wc = Math.Min(width, p - c0);
-                var block = left.matmul(j.narrow(1, c0, wc));
-                a.narrow(0, r0, wr).narrow(1, c0, wc).copy_(block);
-                if (c0 != r0) a.narrow(0, c0, wc).narrow(1, r0, wr).copy_(block.t());
-            }
-        }
-        return a;
-    }
-
-    const int GramBlocks = 4;
+    const int GramBlocks = Gram.Blocks;
 
     // ---- (1) Jacobian assembly vs one loss + gradient evaluation --------------------------------
 
@@ -280,13 +256,13 @@ public sealed class LmBenchmark : IBenchmarkSuite
         using var a = j.t().matmul(j).DetachFromDisposeScope();
         using var g = j.t().matmul(r).DetachFromDisposeScope();
         double blockedError;
-        using (var scope = NewDisposeScope()) blockedError = (BlockedGram(j, GramBlocks) - a).abs().max().ToDouble() / a.abs().max().ToDouble();
+        using (var scope = NewDisposeScope()) blockedError = (Gram.Of(j, GramBlocks) - a).abs().max().ToDouble() / a.abs().max().ToDouble();
         Tensor? factor = null;
         // Round robin with the reference GEMM: each piece's ratio to its floor is taken against the GEMM of the same round.
         var pieces = RoundRobin([
             () => GemmOnce(),
             () => { using var scope = NewDisposeScope(); j.t().matmul(j); },
-            () => { using var scope = NewDisposeScope(); BlockedGram(j, GramBlocks); },
+            () => { using var scope = NewDisposeScope(); Gram.Of(j, GramBlocks); },
             () => { using var scope = NewDisposeScope(); j.t().matmul(r); },
             () =>
             {
@@ -327,7 +303,7 @@ public sealed class LmBenchmark : IBenchmarkSuite
         yield return Row("    reference GEMM", $"({GemmSize}×{GemmSize})², in turn with the pieces below", gemm, Inv($"{GemmFlops / (gemm.MedianMs * 1e6):F1} GFLOP/s"), rss);
         yield return Row("    JᵀJ", parameters, gram, Inv($"j.t().matmul(j) (full GEMM, 2NP² flops): {2.0 * n * p * p / (gram.MedianMs * 1e6):F1} GFLOP/s; {gramRatio:F2}× its floor NP²"), rss);
         yield return Row($"    JᵀJ, upper {GramBlocks}×{GramBlocks} blocks", parameters, blocked,
-                         Inv($"not what LevenbergMarquardt runs: J_aᵀJ_b for a ≤ b, mirrored ({1 + 1.0 / GramBlocks:F2}·NP² flops); {blockedRatio:F2}× NP²; ") +
+                         Inv($"Gram.Of, what LevenbergMarquardt runs: J_aᵀJ_b for a ≤ b, mirrored ({1 + 1.0 / GramBlocks:F2}·NP² flops); {blockedRatio:F2}× NP²; ") +
                          Inv($"{gram.MedianMs / blocked.MedianMs:F2}× faster than the full GEMM; max rel. difference {blockedError:G2}"), rss);
         yield return Row("    Jᵀr̃", parameters, jtr, Inv($"{2.0 * n * p / (jtr.MedianMs * 1e6):F1} GFLOP/s"), rss);
         yield return Row("    Cholesky of JᵀJ + μI", parameters, cholesky, Inv($"clone + shift + linalg.cholesky_ex; {cholRatio:F2}× its floor P³/3"), rss);

@@ -1,5 +1,6 @@
 using Pinn.Bench;
 using Pinn.Problems;
+using Pinn.Training.Optimizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -61,7 +62,7 @@ public class LmBenchmarkTests
         using var generator = new Generator(seed: 5);
         var j = randn(37, 11, dtype: ScalarType.Float64, generator: generator);
         var full = j.t().matmul(j);
-        var blocked = LmBenchmark.BlockedGram(j, blocks);
+        var blocked = Gram.Of(j, blocks);
         // Each entry is the same 37-term dot product, possibly summed in another order by the GEMM kernel.
         (blocked - full).abs().max().ToDouble().Should().BeLessThan(1e-12 * full.abs().max().ToDouble());
     }

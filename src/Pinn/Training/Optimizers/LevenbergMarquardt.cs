@@ -114,7 +114,7 @@ public sealed class LevenbergMarquardt : IDisposable
         if (_gram is null || _gramSolve != solve)
         {
             _gram?.Dispose();
-            _gram = (solve == LmSolve.Primal ? _j.t().matmul(_j) : _j.matmul(_j.t())).DetachFromDisposeScope();
+            _gram = (solve == LmSolve.Primal ? Gram.Of(_j) : Gram.Of(_j.t())).DetachFromDisposeScope();
             _gramSolve = solve;
         }
         var m = _gram.clone();
