@@ -72,7 +72,7 @@ public class PhaseConfigTests
     }
 
     [Theory]
-    [InlineData("phases: [{ssbroydn: {steps: 5}}]", "cfg.yaml:5: training.phases[0]: unknown optimiser 'ssbroydn' (did you mean 'ssbroyden'?); available: adam, lbfgs, bfgs, ssbfgs, ssbroyden, lm")]
+    [InlineData("phases: [{ssbroydn: {steps: 5}}]", "cfg.yaml:5: training.phases[0]: unknown optimiser 'ssbroydn' (did you mean 'ssbroyden'?); available: adam, lbfgs, bfgs, ssbfgs, ssbroyden, lm, engd")]
     [InlineData("phases: [{adam: {history: 5}}]", "cfg.yaml:5: 'training.phases[0].adam.history' does not apply to optimiser 'adam' (it is a key of lbfgs)*")]
     [InlineData("phases: [{ssbroyden: {stpes: 5}}]", "cfg.yaml:5: unknown key 'training.phases[0].ssbroyden.stpes' (did you mean 'training.phases[0].ssbroyden.steps'?)*")]
     [InlineData("phases: [{lbfgs: {line_search: wolfe}}]", "cfg.yaml:5: training.phases[0].lbfgs.line_search: unknown line search 'wolfe' (use armijo or strong_wolfe)")]
