@@ -459,7 +459,7 @@ public static class RunConfigLoader
             Engd = d.Engd with
             {
                 Solve = solve,
-                Rcond = s.Double("rcond", d.Engd.Rcond),
+                Rcond = s.DoubleList("rcond", d.Engd.Rcond),
                 Damping = s.Double("damping", d.Engd.Damping),
                 GridPoints = s.Int("grid_points", d.Engd.GridPoints),
                 Momentum = s.Double("momentum", d.Engd.Momentum),

@@ -5,27 +5,16 @@ using Pinn.Training.Optimizers;
 using Pinn.Training.Phases;
 using TorchSharp;
 using static TorchSharp.torch;
+using static Pinn.Tests.Training.LevenbergMarquardtTests; // Closed, Linear, Random
 
 namespace Pinn.Tests.Training;
 
-/// <summary>Energy natural gradient (OPTIMIZERS.md §6–7) on residuals given in closed form.</summary>
+/// <summary>Energy natural gradient (OPTIMIZERS.md §6–7) on residuals given in closed form (LevenbergMarquardtTests' objectives).</summary>
 public class NaturalGradientTests
 {
-    /// <summary>r(x) in closed form with its Jacobian; Current is where the optimiser left the parameters.</summary>
-    sealed class Closed(Func<Tensor, Tensor> r, Func<Tensor, Tensor> j, long count) : IResidualObjective
-    {
-        public long Count => count;
-        public Tensor Current = zeros(count, dtype: ScalarType.Float64);
-        public (Tensor Residuals, Tensor? Jacobian) Evaluate(Tensor x, bool jacobian) { Assign(x); return (r(x), jacobian ? j(x) : null); }
-        public void Assign(Tensor x) => Current = x.detach().clone().DetachFromDisposeScope(); // outlives the optimiser's scopes
-    }
-
-    static Closed Linear(Tensor a, Tensor b) => new(x => a.matmul(x) - b, _ => a.clone(), a.shape[1]);
-
     /// <summary>r(x) = A·tanh(x) − b: nonlinear in x, J = A·diag(1 − tanh²x).</summary>
     static Closed Tanh(Tensor a, Tensor b) => new(x => a.matmul(x.tanh()) - b, x => a * (1 - x.tanh().square()).unsqueeze(0), a.shape[1]);
 
-    static Tensor Random(long n, long p, int seed) => randn(n, p, dtype: ScalarType.Float64, generator: new Generator((ulong)seed));
     static Tensor Vector(long n, int seed) => Random(n, 1, seed).squeeze(1);
     static double Relative(Tensor a, Tensor b) => ((a - b).norm() / b.norm()).ToDouble();
 
@@ -193,7 +182,8 @@ public class EngdPhaseTests : IDisposable
     {
         var e = (EngdPhaseOptions)Read("[{engd: {steps: 7, solve: dual, damping: 1e-8, grid_points: 20, momentum: 0.9, resample: {every: 1, k: 0}}}]").Training.Plan.Single();
         e.Steps.Should().Be(7);
-        e.Engd.Should().Be(new EngdOptions { Solve = EngdSolve.Dual, Damping = 1e-8, GridPoints = 20, Momentum = 0.9 });
+        e.Engd.Should().BeEquivalentTo(new EngdOptions { Solve = EngdSolve.Dual, Damping = 1e-8, GridPoints = 20, Momentum = 0.9 });
+        ((EngdPhaseOptions)Read("[{engd: {rcond: [1e-4, 1e-8]}}]").Training.Plan.Single()).Engd.Rcond.Should().Equal(1e-4, 1e-8);
         e.Resample!.Every.Should().Be(1);
         var act = () => Read("[{engd: {steps: 5, rcnd: 1e-8}}]");
         act.Should().Throw<PinnException>().WithMessage("cfg.yaml:4: unknown key 'training.phases[0].engd.rcnd' (did you mean 'training.phases[0].engd.rcond'?)*");
@@ -201,5 +191,20 @@ public class EngdPhaseTests : IDisposable
         search.Should().Throw<PinnException>().WithMessage("cfg.yaml:4: training.phases[0].engd.line_search: unknown line search 'wolfe' (use grid*");
         var momentum = () => Read("[{engd: {momentum: 1}}]");
         momentum.Should().Throw<PinnException>().WithMessage("*training.phases[0].engd: momentum must be in [0, 1) (got 1)*");
+    }
+
+    [Fact, Trait("Category", "Pinned")]
+    public void A_Poisson_1D_run_with_the_natural_gradient_goes_far_below_its_Adam_warm_up()
+    {
+        // poisson1d_ssbroyden.yaml's network and batch (2→[20×3]→1, 901 parameters, 258 residuals: J̃ is underdetermined and
+        // the pseudo-inverse gives the minimum-norm Gauss–Newton step), Adam 1000 (ends near 3e-4) → ENGD 40 with the cut-off
+        // ladder. MEASURING
+        var cfg = RunConfigLoader.Load(TestPaths.Problem("poisson1d/poisson1d_ssbroyden.yaml"), ProblemCatalog.Instance,
+            new[] { $"output.dir={_dir}", "output.name=engd", "training.checkpoint_every=0",
+                    "training.phases=[{adam: {steps: 1000}}, {engd: {steps: 40, rcond: [1e-4, 1e-6, 1e-8, 1e-10, 1e-12]}}]" }.Concat(Pinned.Overrides));
+        var r = Runner.Run(cfg).Result;
+        r.Status.Should().Be("completed");
+        r.Phases!.Select(p => p.Name).Should().Equal("adam", "engd");
+        Pinned.Below("poisson1d_engd", r.Error!.RelativeL2, 1.0);
     }
 }

@@ -17,10 +17,12 @@ public sealed record EngdOptions
 {
     public EngdSolve Solve { get; init; } = EngdSolve.Svd;
     /// <summary>
-    /// Pseudo-inverse cut-off relative to the largest eigenvalue of G = J̃ᵀJ̃: directions with σ² ≤ rcond·σ²_max (σ the
+    /// Pseudo-inverse cut-offs relative to the largest eigenvalue of G = J̃ᵀJ̃: directions with σ² ≤ rcond·σ²_max (σ the
     /// singular values of J̃, so σ ≤ √rcond·σ_max) are dropped. Müller &amp; Zeinhofer's lstsq on G cuts at ε·max(N, P)·λ_max.
+    /// With several, each cut-off's direction (one SVD gives them all) is searched over the η grid and the best pair is
+    /// taken: a coarse cut makes fast progress early, a fine one is needed once the coarse directions are exhausted.
     /// </summary>
-    public double Rcond { get; init; } = 1e-12;
+    public IReadOnlyList<double> Rcond { get; init; } = [1e-12];
     /// <summary>λ of the dual form, relative to the largest diagonal entry of J̃J̃ᵀ (the largest squared row norm), as LM's τ is.</summary>
     public double Damping { get; init; } = 1e-10;
     /// <summary>Step sizes tried per iteration: η ∈ {2⁰, 2⁻¹, …, 2^−(GridPoints−1)} (Müller &amp; Zeinhofer: 31).</summary>
@@ -30,7 +32,8 @@ public sealed record EngdOptions
 
     public void Validate()
     {
-        if (!(Rcond > 0 && Rcond < 1)) throw new PinnException($"rcond must be in (0, 1) (got {Rcond})");
+        if (Rcond.Count == 0 || Rcond.Any(c => !(c > 0 && c < 1)))
+            throw new PinnException($"rcond must be one or more numbers in (0, 1) (got [{string.Join(", ", Rcond)}])");
         if (!(Damping >= 0) || !double.IsFinite(Damping)) throw new PinnException($"damping must be a finite number ≥ 0 (got {Damping})");
         if (GridPoints is < 1 or > 64) throw new PinnException($"grid_points must be in 1 … 64 (got {GridPoints}; η = 2^−k, k < grid_points)");
         if (!(Momentum >= 0 && Momentum < 1)) throw new PinnException($"momentum must be in [0, 1) (got {Momentum})");
@@ -39,9 +42,10 @@ public sealed record EngdOptions
 
 /// <summary>What one <see cref="EnergyNaturalGradient.Step"/> did.</summary>
 /// <param name="StepSize">The η taken (0: no step).</param>
-/// <param name="Rank">Singular values kept by the SVD cut-off (the dual form: N).</param>
+/// <param name="Rank">Singular values kept by the SVD cut-off taken (the dual form: N).</param>
+/// <param name="Rcond">The cut-off whose direction was taken (NaN: none; 0: the dual form).</param>
 /// <param name="Stop">Why no further progress is possible on this batch (no decrease on the grid, a failed solve); null: go on.</param>
-public sealed record EngdStep(bool Moved, double Value, double StepSize, long Rank, string? Stop);
+public sealed record EngdStep(bool Moved, double Value, double StepSize, long Rank, double Rcond, string? Stop);
 
 /// <summary>
 /// Energy natural gradient descent (Müller &amp; Zeinhofer 2023; OPTIMIZERS.md §6) on a least-squares objective
@@ -136,70 +140,78 @@ public sealed class EnergyNaturalGradient : IDisposable
     }
 
     /// <summary>
-    /// J̃⁺v by the configured solve (SVD with cut-off, or the damped dual form), and the rank it used; null when the dual
-    /// system is not positive definite. In the caller's dispose scope.
+    /// J̃⁺v by the configured solve — one per cut-off of <see cref="EngdOptions.Rcond"/> from one SVD, or the damped dual
+    /// form — with the rank each used; empty when the dual system is not positive definite. In the caller's dispose scope.
     /// </summary>
-    public (Tensor? Solution, long Rank) PseudoInverse(Tensor v)
+    public IReadOnlyList<(Tensor Solution, long Rank, double Rcond)> PseudoInverses(Tensor v)
     {
         var (_, j) = Linearisation();
+        var solutions = new List<(Tensor, long, double)>();
         if (Options.Solve == EngdSolve.Svd)
         {
             var (u, s, vh) = linalg.svd(j, fullMatrices: false);
-            double cut = Math.Sqrt(Options.Rcond) * s.max().ToDouble(); // σ² > rcond·σ²_max
-            var keep = s.gt(cut);
-            long rank = keep.sum().ToInt64();
-            if (rank == 0) return (zeros(j.shape[1], dtype: ScalarType.Float64, device: j.device), 0);
-            var inv = where(keep, s.reciprocal(), zeros_like(s)); // σ ≤ cut: 0, not 1/σ
-            return (vh.t().matmul(u.t().matmul(v) * inv), rank);
+            var coefficients = u.t().matmul(v) / s; // J̃⁺v = Σ_i v_i (u_iᵀv)/σ_i over the kept i
+            double smax = s.max().ToDouble();
+            foreach (var rcond in Options.Rcond)
+            {
+                var keep = s.gt(Math.Sqrt(rcond) * smax); // σ² > rcond·σ²_max
+                long rank = keep.sum().ToInt64();
+                solutions.Add((vh.t().matmul(where(keep, coefficients, zeros_like(coefficients))), rank, rcond)); // dropped: 0, not 1/σ
+            }
+            return solutions;
         }
         var k = j.matmul(j.t());
         double lambda = Options.Damping * k.diagonal().max().ToDouble();
         k.diagonal().add_(lambda);
         var (l, info) = linalg.cholesky_ex(k);
-        if (info.ToInt64() != 0) return (null, 0);
-        return (j.t().matmul(cholesky_solve(v.unsqueeze(1), l).squeeze(1)), j.shape[0]);
+        if (info.ToInt64() == 0) solutions.Add((j.t().matmul(cholesky_solve(v.unsqueeze(1), l).squeeze(1)), j.shape[0], 0));
+        return solutions;
     }
 
-    /// <summary>The natural-gradient direction d = G⁺∇L = 2J̃⁺r̃ (with momentum: 2φ_k), or null when the solve failed.</summary>
-    public (Tensor? Direction, long Rank) Direction()
+    /// <summary>The natural-gradient directions d = G⁺∇L = 2J̃⁺r̃ (with momentum: 2φ_k), one per cut-off (<see cref="PseudoInverses"/>).</summary>
+    public IReadOnlyList<(Tensor Direction, long Rank, double Rcond)> Directions()
     {
         var (r, j) = Linearisation();
         bool momentum = Options.Momentum > 0 && _phi is not null;
         var v = momentum ? r - Options.Momentum * j.matmul(_phi!) : r;
-        var (phi, rank) = PseudoInverse(v);
-        if (phi is null) return (null, rank);
-        if (momentum) phi = phi + Options.Momentum * _phi!;
-        return (2 * phi, rank);
+        return PseudoInverses(v).Select(x => (2 * (momentum ? x.Solution + Options.Momentum * _phi! : x.Solution), x.Rank, x.Rcond)).ToList();
     }
+
+    /// <summary>The direction for the first cut-off (or the dual form's), or null when the solve failed.</summary>
+    public (Tensor? Direction, long Rank) Direction() => Directions() is { Count: > 0 } ds ? (ds[0].Direction, ds[0].Rank) : (null, 0);
 
     /// <summary>One iteration: direction, grid line search over η, and the step when some η lowers the loss.</summary>
     public EngdStep Step()
     {
         using var scope = NewDisposeScope();
-        var (d, rank) = Direction();
-        if (d is null || !double.IsFinite(d.norm().ToDouble()))
+        var directions = Directions().Where(x => double.IsFinite(x.Direction.norm().ToDouble())).ToList();
+        if (directions.Count == 0)
         {
             ForgetMomentum();
-            return new EngdStep(false, Value, 0, rank, d is null
-                ? "the dual system J̃J̃ᵀ + λI is not positive definite (raise damping, or use solve: svd)"
+            return new EngdStep(false, Value, 0, 0, double.NaN, Options.Solve == EngdSolve.Dual
+                ? "the dual system J̃J̃ᵀ + λI is not positive definite, or its direction not finite (raise damping, or use solve: svd)"
                 : "the natural-gradient direction is not finite");
         }
         double best = Value, bestEta = 0;
-        for (int k = 0; k < Options.GridPoints; k++)
-        {
-            using var trialScope = NewDisposeScope();
-            double eta = Math.ScaleB(1.0, -k);
-            var (rt, _) = _objective.Evaluate(_x - eta * d, jacobian: false);
-            Evaluations++;
-            double f = rt.square().sum().ToDouble();
-            if (double.IsFinite(f) && f < best) (best, bestEta) = (f, eta); // strict: ties keep the smaller index, i.e. none
-        }
-        if (bestEta == 0)
+        int bestIndex = -1;
+        for (int i = 0; i < directions.Count; i++)
+            for (int k = 0; k < Options.GridPoints; k++)
+            {
+                using var trialScope = NewDisposeScope();
+                double eta = Math.ScaleB(1.0, -k);
+                var (rt, _) = _objective.Evaluate(_x - eta * directions[i].Direction, jacobian: false);
+                Evaluations++;
+                double f = rt.square().sum().ToDouble();
+                if (double.IsFinite(f) && f < best) (best, bestEta, bestIndex) = (f, eta, i); // strict: a tie is no decrease
+            }
+        if (bestIndex < 0)
         {
             _objective.Assign(_x); // the parameters hold the last grid point
             ForgetMomentum();
-            return new EngdStep(false, Value, 0, rank, $"no decrease along the natural gradient for η ∈ {{1, …, 2^−{Options.GridPoints - 1}}}");
+            return new EngdStep(false, Value, 0, directions[^1].Rank, double.NaN,
+                                $"no decrease along the natural gradient for η ∈ {{1, …, 2^−{Options.GridPoints - 1}}}");
         }
+        var (d, rank, rcond) = directions[bestIndex];
         var next = (_x - bestEta * d).DetachFromDisposeScope();
         _x.Dispose();
         _x = next;
@@ -212,7 +224,7 @@ public sealed class EnergyNaturalGradient : IDisposable
         Relinearise(); // formed lazily: a redraw before the next step would make it wasted work
         Value = best;
         Iterations++;
-        return new EngdStep(true, Value, bestEta, rank, null);
+        return new EngdStep(true, Value, bestEta, rank, rcond, null);
     }
 
     void ForgetMomentum()

@@ -31,25 +31,11 @@ public sealed class EngdPhase(EngdPhaseOptions options, IPhaseHost host) : ITrai
 
     public void Begin(BinaryReader? saved)
     {
-        if (saved is null)
-        {
-            host.DrawBatch(); // before the checks evaluate the terms: a run that starts with ENGD has no batch yet
-            _rad.Tag = host.Draws;
-        }
-        _residuals.Check();
-        _objective = _residuals.Objective();
-        if (options.Resample is { } rs) ResidualResampler.Check(host, rs, options.Name);
-        if (saved is null)
-        {
-            _residuals.CheckSize(_objective.Count, options.MaxJacobianMb);
-            using var scope = NewDisposeScope();
-            _engd = new EnergyNaturalGradient(_objective, _objective.Flatten(), options.Engd);
-        }
-        else
-        {
-            if (options.Resample is not null) _rad.Load(host, saved, CyclesMagic, options.Name);
-            _engd = EnergyNaturalGradient.Resume(_objective, saved, options.Engd, host.Model.TrainableParameters[0].device);
-        }
+        _objective = _residuals.Begin(saved, _rad, options.Resample, options.MaxJacobianMb, CyclesMagic);
+        using var scope = NewDisposeScope();
+        _engd = saved is null
+            ? new EnergyNaturalGradient(_objective, _objective.Flatten(), options.Engd)
+            : EnergyNaturalGradient.Resume(_objective, saved, options.Engd, host.Model.TrainableParameters[0].device);
     }
 
     public PhaseIteration Step(int iteration, bool log)
@@ -68,7 +54,7 @@ public sealed class EngdPhase(EngdPhaseOptions options, IPhaseHost host) : ITrai
                 return new PhaseIteration(engd.Value, "gradient tolerance", 0, log ? _residuals.Logged() : null);
         }
         var step = engd.Step();
-        var diagnostics = new Dictionary<string, double> { ["engd_step"] = step.StepSize, ["engd_rank"] = step.Rank };
+        var diagnostics = new Dictionary<string, double> { ["engd_step"] = step.StepSize, ["engd_rank"] = step.Rank, ["engd_rcond"] = step.Rcond };
         string? stop = _rad.AfterStep(options.Resample, step.Moved, step.Stop);
         return new PhaseIteration(engd.Value, stop, step.StepSize, log ? _residuals.Logged() : null, diagnostics);
     }

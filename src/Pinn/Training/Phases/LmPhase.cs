@@ -31,25 +31,13 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
 
     public void Begin(BinaryReader? saved)
     {
+        _objective = _residuals.Begin(saved, _rad, options.Resample, options.MaxJacobianMb, CyclesMagic);
         if (saved is null)
         {
-            host.DrawBatch(); // before the checks evaluate the terms: a run that starts with LM has no batch yet
-            _rad.Tag = host.Draws;
-        }
-        _residuals.Check();
-        _objective = _residuals.Objective();
-        if (options.Resample is { } rs) ResidualResampler.Check(host, rs, options.Name);
-        if (saved is null)
-        {
-            _residuals.CheckSize(_objective.Count, options.MaxJacobianMb);
             using var scope = NewDisposeScope();
             _lm = new LevenbergMarquardt(_objective, _objective.Flatten(), options.Lm);
         }
-        else
-        {
-            if (options.Resample is not null) ReadCycles(saved);
-            _lm = LevenbergMarquardt.Resume(_objective, saved, options.Lm, host.Model.TrainableParameters[0].device);
-        }
+        else _lm = LevenbergMarquardt.Resume(_objective, saved, options.Lm, host.Model.TrainableParameters[0].device);
     }
 
     public PhaseIteration Step(int iteration, bool log)
@@ -85,8 +73,6 @@ public sealed class LmPhase(LmPhaseOptions options, IPhaseHost host) : ITraining
         }
         lm.SaveState(w);
     }
-
-    void ReadCycles(BinaryReader r) => _rad.Load(host, r, CyclesMagic, options.Name);
 
     public void LoadState(BinaryReader r) => throw new NotSupportedException("Levenberg–Marquardt keeps no recovery snapshots (CanDiverge is false)");
 

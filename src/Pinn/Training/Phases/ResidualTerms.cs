@@ -12,6 +12,26 @@ namespace Pinn.Training.Phases;
 public sealed class ResidualTerms(IPhaseHost host, string phase, string method)
 {
     /// <summary>
+    /// What such a phase does when it begins: a fresh start draws the batch (a run may start with it) and tags the cycles;
+    /// then the checks, the objective, the resampling check, and either the Jacobian size check (fresh) or the saved
+    /// cycles and batches (<paramref name="saved"/>, read before the optimiser's own state).
+    /// </summary>
+    public ResidualObjective Begin(BinaryReader? saved, ResampleCycles cycles, ResampleOptions? resample, int maxJacobianMb, string cyclesMagic)
+    {
+        if (saved is null)
+        {
+            host.DrawBatch(); // before the checks evaluate the terms: a run that starts with this phase has no batch yet
+            cycles.Tag = host.Draws;
+        }
+        Check();
+        var objective = Objective();
+        if (resample is not null) ResidualResampler.Check(host, resample, phase);
+        if (saved is null) CheckSize(objective.Count, maxJacobianMb);
+        else if (resample is not null) cycles.Load(host, saved, cyclesMagic, phase);
+        return objective;
+    }
+
+    /// <summary>
     /// Refuses a model with a prior (the GP) and a term that is not a weighted mean of squares (causal weighting), by name;
     /// the terms are evaluated, so a batch must have been drawn.
     /// </summary>
