@@ -194,17 +194,19 @@ public class EngdPhaseTests : IDisposable
     }
 
     [Fact, Trait("Category", "Pinned")]
-    public void A_Poisson_1D_run_with_the_natural_gradient_goes_far_below_its_Adam_warm_up()
+    public void A_Poisson_1D_run_with_the_natural_gradient_improves_on_its_Adam_warm_up()
     {
         // poisson1d_ssbroyden.yaml's network and batch (2→[20×3]→1, 901 parameters, 258 residuals: J̃ is underdetermined and
         // the pseudo-inverse gives the minimum-norm Gauss–Newton step), Adam 1000 (ends near 3e-4) → ENGD 40 with the cut-off
-        // ladder. MEASURING
+        // ladder (each step takes the best cut-off and η; the ~5 s of ENGD fit the test's time). Adam alone ends at 3.4e-4 (seed 0).
+        // float64, spread over native AMD EPYC / MKL Intel AVX-512 / AVX2-only arithmetic × 1 thread and seeds 0–4 (tests/spread/pinned.sh -t 1, 2026-12-02; 2 threads
+        // not measured: the shared VM was too loaded): 8.1e-6 … 8.1e-5; bound 3.1× the worst.
         var cfg = RunConfigLoader.Load(TestPaths.Problem("poisson1d/poisson1d_ssbroyden.yaml"), ProblemCatalog.Instance,
             new[] { $"output.dir={_dir}", "output.name=engd", "training.checkpoint_every=0",
                     "training.phases=[{adam: {steps: 1000}}, {engd: {steps: 40, rcond: [1e-4, 1e-6, 1e-8, 1e-10, 1e-12]}}]" }.Concat(Pinned.Overrides));
         var r = Runner.Run(cfg).Result;
         r.Status.Should().Be("completed");
         r.Phases!.Select(p => p.Name).Should().Equal("adam", "engd");
-        Pinned.Below("poisson1d_engd", r.Error!.RelativeL2, 1.0);
+        Pinned.Below("poisson1d_engd", r.Error!.RelativeL2, 2.5e-4);
     }
 }
