@@ -289,6 +289,7 @@ public static class RunConfigLoader
         ["ssbfgs"] = DenseKeys,
         ["ssbroyden"] = DenseKeys,
         ["lm"] = ["steps", "damping", "solve", "max_rejections", "step_tolerance", "gradient_tolerance", "max_jacobian_mb", "resample"],
+        ["engd"] = ["steps", "solve", "rcond", "damping", "line_search", "grid_points", "momentum", "gradient_tolerance", "max_jacobian_mb", "resample"],
     };
 
     static string[] DenseKeys => ["steps", "c1", "c2", "bracket_iterations", "max_parameters", "skip_tolerance", "initial_scaling", "gradient_tolerance", "resample"];
@@ -342,6 +343,7 @@ public static class RunConfigLoader
                 "adam" => ReadAdamPhase(ps, nameNode, t.AdamShorthand),
                 "lbfgs" => ReadLbfgsPhase(ps, nameNode, t.LbfgsShorthand),
                 "lm" => ReadLmPhase(ps, nameNode, t),
+                "engd" => ReadEngdPhase(ps, nameNode, t),
                 _ => ReadDensePhase(ps, nameNode, QuasiNewtonPhaseOptions.MethodOf(name)!.Value, t),
             };
             if (phase.Steps < 0) throw doc.Error(nameNode, $"{where}.{name}.steps must be ≥ 0");
@@ -433,12 +435,51 @@ public static class RunConfigLoader
         };
         try { l.Lm.Validate(); }
         catch (PinnException e) when (e.File is null) { throw s.Doc.Error(at, $"{s.Path}: {e.Message}"); }
-        if (l.MaxJacobianMb < 1) throw s.Doc.Error(at, $"{s.Path}.max_jacobian_mb must be at least 1 (MiB of the N × P Jacobian)");
-        if (!(l.GradientTolerance >= 0)) throw s.Doc.Error(at, $"{s.Path}.gradient_tolerance must be ≥ 0 (0: never stop on it)");
-        if (RunDevice.ResolveDType(t.DType) != TorchSharp.torch.ScalarType.Float64)
-            throw s.Doc.Error(at, $"{s.Path}: Levenberg–Marquardt works in float64 only, but training.dtype is {t.DType}; " +
-                                  "set training.dtype: float64 (--dtype float64)");
+        CheckResidualPhase(s, at, t, l.MaxJacobianMb, l.GradientTolerance, "Levenberg–Marquardt");
         return l;
+    }
+
+    static readonly IReadOnlyDictionary<string, EngdSolve> EngdSolveNames =
+        new Dictionary<string, EngdSolve> { ["svd"] = EngdSolve.Svd, ["dual"] = EngdSolve.Dual };
+
+    static EngdPhaseOptions ReadEngdPhase(Section s, YamlNode at, TrainingOptions t)
+    {
+        var d = new EngdPhaseOptions();
+        var solveName = s.String("solve", EngdSolveNames.First(n => n.Value == d.Engd.Solve).Key);
+        if (!EngdSolveNames.TryGetValue(solveName, out var solve))
+            throw s.Doc.Error(at, $"{s.Path}.solve: unknown solve '{solveName}' (use {string.Join(" or ", EngdSolveNames.Keys)})");
+        // The grid search is the one line search (Müller & Zeinhofer); the key is written out so run.yaml says which was used.
+        if (s.String("line_search", "grid") is var search and not "grid")
+            throw s.Doc.Error(at, $"{s.Path}.line_search: unknown line search '{search}' (use grid: η ∈ {{2^−k, k < grid_points}})");
+        var e = new EngdPhaseOptions
+        {
+            Steps = s.Int("steps", d.Steps),
+            GradientTolerance = s.Double("gradient_tolerance", d.GradientTolerance),
+            MaxJacobianMb = s.Int("max_jacobian_mb", d.MaxJacobianMb),
+            Engd = d.Engd with
+            {
+                Solve = solve,
+                Rcond = s.DoubleList("rcond", d.Engd.Rcond),
+                Damping = s.Double("damping", d.Engd.Damping),
+                GridPoints = s.Int("grid_points", d.Engd.GridPoints),
+                Momentum = s.Double("momentum", d.Engd.Momentum),
+            },
+            Resample = s.SubSection("resample") is { } rs ? ReadResample(rs, at) : null,
+        };
+        try { e.Engd.Validate(); }
+        catch (PinnException x) when (x.File is null) { throw s.Doc.Error(at, $"{s.Path}: {x.Message}"); }
+        CheckResidualPhase(s, at, t, e.MaxJacobianMb, e.GradientTolerance, "the natural gradient (engd)");
+        return e;
+    }
+
+    /// <summary>What the Gauss–Newton-type phases (lm, engd) share: a Jacobian limit, a gradient tolerance, float64.</summary>
+    static void CheckResidualPhase(Section s, YamlNode at, TrainingOptions t, int maxJacobianMb, double gradientTolerance, string method)
+    {
+        if (maxJacobianMb < 1) throw s.Doc.Error(at, $"{s.Path}.max_jacobian_mb must be at least 1 (MiB of the N × P Jacobian)");
+        if (!(gradientTolerance >= 0)) throw s.Doc.Error(at, $"{s.Path}.gradient_tolerance must be ≥ 0 (0: never stop on it)");
+        if (RunDevice.ResolveDType(t.DType) != TorchSharp.torch.ScalarType.Float64)
+            throw s.Doc.Error(at, $"{s.Path}: {method} works in float64 only, but training.dtype is {t.DType}; " +
+                                  "set training.dtype: float64 (--dtype float64)");
     }
 
     /// <summary>

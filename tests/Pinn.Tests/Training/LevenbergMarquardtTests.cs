@@ -12,7 +12,7 @@ namespace Pinn.Tests.Training;
 public class LevenbergMarquardtTests
 {
     /// <summary>r(x) given in closed form with its Jacobian.</summary>
-    sealed class Closed(Func<Tensor, Tensor> r, Func<Tensor, Tensor> j, long count) : IResidualObjective
+    internal sealed class Closed(Func<Tensor, Tensor> r, Func<Tensor, Tensor> j, long count) : IResidualObjective
     {
         public long Count => count;
         public Tensor Current = zeros(count, dtype: ScalarType.Float64);
@@ -20,9 +20,9 @@ public class LevenbergMarquardtTests
         public void Assign(Tensor x) => Current = x.detach().clone().DetachFromDisposeScope(); // outlives the optimiser's scopes
     }
 
-    static Closed Linear(Tensor a, Tensor b) => new(x => a.matmul(x) - b, _ => a.clone(), a.shape[1]);
+    internal static Closed Linear(Tensor a, Tensor b) => new(x => a.matmul(x) - b, _ => a.clone(), a.shape[1]);
 
-    static Tensor Random(long n, long p, int seed)
+    internal static Tensor Random(long n, long p, int seed)
     {
         var g = new Generator((ulong)seed);
         return randn(n, p, dtype: ScalarType.Float64, generator: g);

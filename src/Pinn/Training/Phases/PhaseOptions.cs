@@ -14,6 +14,7 @@ namespace Pinn.Training.Phases;
 [JsonDerivedType(typeof(LbfgsPhaseOptions), "lbfgs")]
 [JsonDerivedType(typeof(QuasiNewtonPhaseOptions), "dense")]
 [JsonDerivedType(typeof(LmPhaseOptions), "lm")]
+[JsonDerivedType(typeof(EngdPhaseOptions), "engd")]
 public abstract record PhaseOptions
 {
     /// <summary>The optimiser's name as written in YAML and in log.csv's phase column.</summary>
@@ -22,7 +23,7 @@ public abstract record PhaseOptions
     public abstract int Steps { get; init; }
 
     /// <summary>The optimiser names <c>training.phases</c> accepts.</summary>
-    public static readonly IReadOnlyList<string> Names = ["adam", "lbfgs", "bfgs", "ssbfgs", "ssbroyden", "lm"];
+    public static readonly IReadOnlyList<string> Names = ["adam", "lbfgs", "bfgs", "ssbfgs", "ssbroyden", "lm", "engd"];
 
     /// <summary>The diagnostic values this phase adds to every log line (log.csv columns beyond the losses and errors).</summary>
     [JsonIgnore] public virtual IReadOnlyList<string> Diagnostics => [];
@@ -118,6 +119,24 @@ public sealed record LmPhaseOptions : PhaseOptions
     public override IReadOnlyList<string> Diagnostics => ["lm_damping", "lm_gain", "lm_rejections"];
     public LmOptions Lm { get; init; } = new();
     /// <summary>End the phase when ‖∇L‖₂ = 2‖Jᵀr̃‖₂ falls to this (0: never).</summary>
+    public double GradientTolerance { get; init; }
+    /// <summary>Largest Jacobian the phase will form, in MiB (N × P × 8 bytes).</summary>
+    public int MaxJacobianMb { get; init; } = 2048;
+    public ResampleOptions? Resample { get; init; }
+}
+
+/// <summary>
+/// Energy natural gradient (<see cref="EnergyNaturalGradient"/>, OPTIMIZERS.md §6–7) on the stacked scaled residuals of
+/// every loss term, float64: d = G⁺∇L by a cut-off SVD or the damped dual form, a grid line search over η = 2^−k, on one
+/// batch or in RAD cycles (<c>resample: {every: 1, …}</c> redraws every iteration; no curvature memory to keep).
+/// </summary>
+public sealed record EngdPhaseOptions : PhaseOptions
+{
+    public override string Name => "engd";
+    public override int Steps { get; init; } = 200;
+    public override IReadOnlyList<string> Diagnostics => ["engd_step", "engd_rank", "engd_rcond"];
+    public EngdOptions Engd { get; init; } = new();
+    /// <summary>End the phase when ‖∇L‖₂ falls to this (0: never).</summary>
     public double GradientTolerance { get; init; }
     /// <summary>Largest Jacobian the phase will form, in MiB (N × P × 8 bytes).</summary>
     public int MaxJacobianMb { get; init; } = 2048;

@@ -183,6 +183,34 @@ public sealed class ResampleCycles
     /// <summary>A step failed: redraw before the next iteration.</summary>
     public bool RedrawNow;
 
+    /// <summary>Whether the next iteration starts a cycle on new batches (every <see cref="ResampleOptions.Every"/>, or after a failed step).</summary>
+    public bool Due(ResampleOptions? o) => o is not null && (RedrawNow || SinceDraw >= o.Every);
+
+    /// <summary>Starts the next cycle: every batch redrawn (RAD) and the cycle's counters reset.</summary>
+    public void Redraw(IPhaseHost host, ResampleOptions o)
+    {
+        Cycle++;
+        ResidualResampler.Redraw(host, o, Tag, Cycle);
+        SinceDraw = 0;
+        CycleSteps = 0;
+        RedrawNow = false;
+    }
+
+    /// <summary>
+    /// Counts an iteration of a phase without memory to keep (lm, engd). A step that found no decrease
+    /// (<paramref name="stop"/> starting with "no decrease") ends the cycle: the next iteration starts one on a new batch,
+    /// and three cycles in a row without an accepted step end the phase. Returns the stop that stands.
+    /// </summary>
+    public string? AfterStep(ResampleOptions? o, bool moved, string? stop)
+    {
+        SinceDraw++;
+        if (o is null) return stop;
+        if (moved) { CycleSteps++; FailedCycles = 0; return stop; }
+        if (stop is null || !stop.StartsWith("no decrease", StringComparison.Ordinal)) return stop;
+        RedrawNow = true;
+        return CycleSteps == 0 && ++FailedCycles > 2 ? $"no decrease on {FailedCycles} fresh batches in a row ({stop})" : null;
+    }
+
     public void Save(IPhaseHost host, BinaryWriter w, string magic)
     {
         w.Write(magic);
