@@ -31,17 +31,21 @@ public static class OptimReproduction
     /// <param name="GaussNewtonTarget">Issue 14's target, shown on the Gauss–Newton rows (LM, …).</param>
     /// <param name="Tuning">Per method slug, config overrides (<c>key=value</c>, as <c>--set</c>) applied after the last phase is rewritten:
     /// e.g. a smaller batch for LM, whose iteration costs N·P² where a quasi-Newton one costs P².</param>
-    /// <param name="Only">The method slugs this case runs (null: all).</param>
+    /// <param name="Only">The method slugs this case runs (null: all that apply).</param>
+    /// <param name="Linear">The PDE operator is linear (the methods defined for linear operators only, ENGD, run on it).</param>
     public sealed record Case(string Benchmark, string Config, double QuickMinutes, double FullMinutes, string Published, string Target,
-                              string GaussNewtonTarget = "", IReadOnlyDictionary<string, string[]>? Tuning = null, IReadOnlyList<string>? Only = null)
+                              string GaussNewtonTarget = "", IReadOnlyDictionary<string, string[]>? Tuning = null, IReadOnlyList<string>? Only = null,
+                              bool Linear = false)
     {
-        public bool Runs(Method m) => Only is null || Only.Contains(m.Slug);
+        public bool Runs(Method m) => (Only is null || Only.Contains(m.Slug)) && (!m.LinearOnly || Linear);
         public IReadOnlyList<string> TuningOf(Method m) => Tuning is not null && Tuning.TryGetValue(m.Slug, out var t) ? t : [];
     }
 
     /// <summary>One optimiser in the comparison: its label and how it rewrites the config's last phase.</summary>
     /// <param name="GaussNewton">A residual (Gauss–Newton family) method: its rows show the case's <see cref="Case.GaussNewtonTarget"/>.</param>
-    public sealed record Method(string Label, string Slug, Func<YamlMappingNode, YamlMappingNode> LastPhase, bool GaussNewton = false);
+    /// <param name="LinearOnly">Defined for linear PDE operators (runs on the cases marked <see cref="Case.Linear"/>).</param>
+    public sealed record Method(string Label, string Slug, Func<YamlMappingNode, YamlMappingNode> LastPhase, bool GaussNewton = false,
+                                bool LinearOnly = false);
 
     static readonly IReadOnlyDictionary<string, string[]> None = new Dictionary<string, string[]>();
 
@@ -54,11 +58,11 @@ public static class OptimReproduction
         new("Allen–Cahn, u_t = 1e-4 u_xx − 5u³ + 5u", "allen_cahn/allen_cahn_ssbroyden.yaml", 8, 30,
             "1.9e-6 (SSBroyden + RAD); causal PINN 1.39e-4", "≤ 1e-4 in ≤ 30 min", "", Only: ["lbfgs", "bfgs", "ssbroyden"]),
         new("Poisson 1-D", "poisson1d/poisson1d_ssbroyden.yaml", 1, 3, "—", "≤ 1e-7", "≤ 1e-10 in ≤ 5 min",
-            new Dictionary<string, string[]> { ["lm"] = ["training.batch.pde=2000"] }),
-        new("Heat 1-D", "heat1d/heat1d_ssbroyden.yaml", 1, 3, "—", "≤ 1e-7", "≤ 1e-10 in ≤ 5 min"),
-        new("Poisson 2-D", "poisson2d/poisson2d_ssbroyden.yaml", 2, 6, "—", "—", "—"),
+            new Dictionary<string, string[]> { ["lm"] = ["training.batch.pde=2000"], ["engd"] = ["training.batch.pde=2000"] }, Linear: true),
+        new("Heat 1-D", "heat1d/heat1d_ssbroyden.yaml", 1, 3, "—", "≤ 1e-7", "≤ 1e-10 in ≤ 5 min", Linear: true),
+        new("Poisson 2-D", "poisson2d/poisson2d_ssbroyden.yaml", 2, 6, "—", "—", "—", Linear: true),
         new("Helmholtz (1, 4), PINN", "helmholtz2d/helmholtz2d_ssbroyden.yaml", 4, 15,
-            "PIG 4.13e-5; PINN 4.02e-1 (PIG paper)", "≤ 1e-4", "≤ 2e-5"),
+            "PIG 4.13e-5; PINN 4.02e-1 (PIG paper)", "≤ 1e-4", "≤ 2e-5", Linear: true),
         new("Klein–Gordon (2+1)-D, PINN", "klein_gordon/klein_gordon_ssbroyden.yaml", 3, 10,
             "PIG 2.76e-3; PINN 3.43e-2 (PIG paper)", "—", "—"),
     ];
@@ -72,7 +76,16 @@ public static class OptimReproduction
         new("Adam → BFGS", "bfgs", last => Phase("bfgs", Unbound(last))),
         new("Adam → SSBroyden", "ssbroyden", last => Phase("ssbroyden", Unbound(last))),
         new("Adam → LM", "lm", last => Phase("lm", Residual(last)), GaussNewton: true),
+        new("Adam → ENGD", "engd", last => Phase("engd", NaturalGradient(Residual(last))), GaussNewton: true, LinearOnly: true),
     ];
+
+    /// <summary>ENGD with a ladder of SVD cut-offs (one SVD, the best (cut-off, η) pair): a single cut-off stalls (measured, poisson1d_engd.yaml).</summary>
+    static YamlMappingNode NaturalGradient(YamlMappingNode body)
+    {
+        body.Add("rcond", new YamlSequenceNode(new[] { "1e-4", "1e-6", "1e-8", "1e-10", "1e-12" }.Select(v => new YamlScalarNode(v))) { Style = YamlDotNet.Core.Events.SequenceStyle.Flow });
+        body.Add("grid_points", "20");
+        return body;
+    }
 
     /// <summary>
     /// Iterations per RAD cycle of the Gauss–Newton methods: one of their iterations does the work of hundreds of quasi-Newton
