@@ -30,8 +30,8 @@ public sealed record GpOptions
     public int SolveEvery { get; init; }
     /// <summary>Levenberg–Marquardt iterations per solve (at most; it stops early when converged).</summary>
     public int SolveIterations { get; init; } = 1;
-    /// <summary>τ of the solve's initial damping μ₀ = τ · max diag(JᵀJ); tiny: the first step is plain Gauss–Newton.</summary>
-    public double SolveDamping { get; init; } = 1e-12;
+    /// <summary>τ of the solve's initial damping μ₀ = τ · max diag(JᵀJ); 1e-16: the first step is plain Gauss–Newton up to the rounding of JᵀJ (a larger μ₀ biases it: 1e-12 moved a linear solve by 2e-10 relative).</summary>
+    public double SolveDamping { get; init; } = 1e-16;
     public const int MaxDenseNodes = 4096;
 
     /// <summary>
