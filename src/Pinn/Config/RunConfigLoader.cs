@@ -166,7 +166,7 @@ public static class RunConfigLoader
         ["mlp"] = NeuralKeys,
         ["modified_mlp"] = NeuralKeys,
         ["pig"] = ["type", "gaussians", "hard_constraints"],
-        ["gp"] = ["type", "grid", "max_frequency", "kernel", "components", "jitter", "boundary_weight", "solve_every"],
+        ["gp"] = ["type", "grid", "max_frequency", "kernel", "components", "jitter", "boundary_weight", "solve_every", "solve_iterations", "solve_damping"],
     };
 
     static string[] NeuralKeys => ["type", "layers", "activation", "normalize_inputs", "periodic", "fourier_features",
@@ -573,6 +573,8 @@ public static class RunConfigLoader
             Jitter = s.Double("jitter", d.Jitter),
             BoundaryWeight = s.Double("boundary_weight", d.BoundaryWeight),
             SolveEvery = s.Int("solve_every", d.SolveEvery),
+            SolveIterations = s.Int("solve_iterations", d.SolveIterations),
+            SolveDamping = s.Double("solve_damping", d.SolveDamping),
         };
         if (o.Kernel is not ("gm" or "stm"))
             throw s.Doc.Error(s.Raw("kernel"), $"model.kernel: unknown kernel '{o.Kernel}' (use gm — Gaussian envelope — or stm — Matérn-5/2 envelope)");
@@ -581,6 +583,9 @@ public static class RunConfigLoader
         foreach (var axis in problem.Domain.Axes)
             if (o.FrequencyProblem(axis) is { } bad) throw s.Doc.Error(s.Raw("max_frequency"), bad);
         if (o.SolveEvery < 0) throw s.Doc.Error(s.Raw("solve_every"), "model.solve_every must be ≥ 0 (0: off)");
+        if (o.SolveIterations < 1) throw s.Doc.Error(s.Raw("solve_iterations"), "model.solve_iterations must be ≥ 1");
+        if (!(o.SolveDamping > 0) || !double.IsFinite(o.SolveDamping))
+            throw s.Doc.Error(s.Raw("solve_damping"), "model.solve_damping must be a positive number (τ of μ₀ = τ · max diag(JᵀJ))");
         return o;
     }
 

@@ -23,11 +23,15 @@ public sealed record GpOptions
     public double BoundaryWeight { get; init; } = 200;
 
     /// <summary>
-    /// Every this many Adam steps, replace the grid values by one Gauss–Newton step on the whole
-    /// objective with the kernel fixed (exact for linear PDEs); 0: off. Dense in the N grid values,
-    /// so only for grids of at most <see cref="MaxDenseNodes"/> nodes.
+    /// Every this many Adam steps, minimise the objective over the grid values with the kernel and the
+    /// precisions fixed by Levenberg–Marquardt (<see cref="GridValueSolve"/>; exact for linear PDEs); 0: off.
+    /// Dense in the N grid values, so only for grids of at most <see cref="MaxDenseNodes"/> nodes.
     /// </summary>
     public int SolveEvery { get; init; }
+    /// <summary>Levenberg–Marquardt iterations per solve (at most; it stops early when converged).</summary>
+    public int SolveIterations { get; init; } = 1;
+    /// <summary>τ of the solve's initial damping μ₀ = τ · max diag(JᵀJ); 1e-16: the first step is plain Gauss–Newton up to the rounding of JᵀJ (a larger μ₀ biases it: 1e-12 moved a linear solve by 2e-10 relative).</summary>
+    public double SolveDamping { get; init; } = 1e-16;
     public const int MaxDenseNodes = 4096;
 
     /// <summary>

@@ -46,7 +46,7 @@ public sealed class GridGpField : IFieldModel, IModelLoss
             _logPrecision[name] = new TorchParameter(zeros(1, dtype: dtype, device: device));
         NodeCount = shape.Aggregate(1L, (acc, n) => acc * n);
         if (options.SolveEvery > 0 && NodeCount * problem.Fields.Count > GpOptions.MaxDenseNodes)
-            throw new PinnException($"model.solve_every: the Gauss–Newton solve is dense in the grid values, so it is limited to " +
+            throw new PinnException($"model.solve_every: the grid-value solve is dense in the grid values, so it is limited to " +
                                     $"{GpOptions.MaxDenseNodes} unknowns; this grid has {NodeCount * problem.Fields.Count} (set solve_every: 0)") { Key = "model.solve_every" };
         Coordinates = Axes.Select((a, j) => GridCoordinate(j)).ToArray();
     }
@@ -79,7 +79,7 @@ public sealed class GridGpField : IFieldModel, IModelLoss
 
     public void AfterStep(int stepsDone, Func<StepContext> newContext, IReadOnlyList<LossTerm> terms)
     {
-        if (Options.SolveEvery > 0 && stepsDone % Options.SolveEvery == 0) GaussNewton.Step(this, newContext(), terms);
+        if (Options.SolveEvery > 0 && stepsDone % Options.SolveEvery == 0) GridValueSolve.Run(this, newContext(), terms);
     }
 
     public string Describe()

@@ -17,6 +17,10 @@ public static class Kronecker
     public static Tensor ModeTriangularSolve(Tensor u, Tensor lower, int j) =>
         ApplyAlong(u, j, front => linalg.solve_triangular(lower, front, upper: false));
 
+    /// <summary>U ×_j L⁻ᵀ for a lower-triangular L (the adjoint of <see cref="ModeTriangularSolve"/>).</summary>
+    public static Tensor ModeTransposedTriangularSolve(Tensor u, Tensor lower, int j) =>
+        ApplyAlong(u, j, front => linalg.solve_triangular(lower.mT, front, upper: true));
+
     /// <summary>U ×_j K⁻¹ given the Cholesky factor L of K.</summary>
     public static Tensor ModeCholeskySolve(Tensor u, Tensor lower, int j) =>
         ApplyAlong(u, j, front => cholesky_solve(front, lower, upper: false));
