@@ -39,6 +39,11 @@ public class PerSampleJacobianTests
         generic.GenericJacobians.Should().Be(1);
         (rf - rg).abs().max().ToDouble().Should().Be(0, "the capture does not change the residuals");
         jf!.shape.Should().Equal(jg!.shape);
+        // A Jacobian that joined the autograd graph (in-place adds of graph tensors) holds itself through its CopySlices node:
+        // LM then kept every J and JᵀJ it formed (+85 MB per Burgers iteration until the OOM killer ended the run).
+        jf.requires_grad.Should().BeFalse("the per-sample Jacobian is a value, not a graph node");
+        jg.requires_grad.Should().BeFalse("the row-by-row Jacobian is a value, not a graph node");
+        rf.requires_grad.Should().BeFalse();
         double scale = jg.abs().max().ToDouble();
         scale.Should().BeGreaterThan(0);
         // ‖r̃‖² and 2Jᵀr̃ = ∇‖r̃‖² on the fast Jacobian too.

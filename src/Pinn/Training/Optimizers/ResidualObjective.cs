@@ -92,6 +92,10 @@ public sealed class ResidualObjective : IResidualObjective
     {
         Assign(x);
         using var scope = NewDisposeScope();
+        // Values only: no graph. Besides the work, a graph whose fused jet nodes (TorchSharp custom functions) never see a
+        // backward keeps their saved tensors alive for good: LM's trial points leaked ~2 Jacobians of memory per iteration
+        // (Burgers, N = 4000: +85 MB per step until the OOM killer ended the run).
+        using var noGrad = jacobian ? null : no_grad();
         IReadOnlyList<Tensor> blocks;
         LayerCapture? capture = null;
         try
@@ -179,6 +183,10 @@ public sealed class ResidualObjective : IResidualObjective
             if (!block.requires_grad) { row0 += nb; continue; } // does not depend on the parameters: zero rows
             using var blockScope = NewDisposeScope();
             var grads = autograd.grad([block.sum()], inputs, retain_graph: true, allow_unused: true);
+            // The assembly is arithmetic on values: the captured inputs A carry the forward graph, and adding their outer
+            // products into J in place made J (and JᵀJ, Jᵀr̃ after it) graph nodes whose CopySlices backward holds J itself — a
+            // reference cycle that no Dispose breaks: LM kept every Jacobian and Gram matrix it formed (~85 MB per Burgers step).
+            using var values = no_grad();
             var j = rows.narrow(0, row0, nb);
             for (int p = 0; p < capture.Passes.Count; p++)
             {
