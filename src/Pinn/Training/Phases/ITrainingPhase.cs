@@ -85,6 +85,7 @@ public static class TrainingPhases
         LbfgsPhaseOptions l => new LbfgsPhase(l, host),
         QuasiNewtonPhaseOptions q => new QuasiNewtonPhase(q, host),
         LmPhaseOptions l => new LmPhase(l, host),
+        TrPhaseOptions t => new TrPhase(t, host),
         _ => throw new PinnException($"no optimiser for phase '{options.Name}'"),
     };
 
@@ -94,11 +95,11 @@ public static class TrainingPhases
     /// </summary>
     public static void Check(IReadOnlyList<PhaseOptions> plan, IFieldModel model)
     {
-        foreach (var (l, i) in plan.Select((p, i) => (p, i)).Where(x => x.p is LmPhaseOptions { Steps: > 0 }))
+        foreach (var (l, i) in plan.Select((p, i) => (p, i)).Where(x => x.p is ResidualPhaseOptions { Steps: > 0 }))
         {
             var dtype = model.TrainableParameters.Select(p => p.dtype).FirstOrDefault(d => d != ScalarType.Float64, ScalarType.Float64);
             if (dtype != ScalarType.Float64)
-                throw new PinnException($"training.phases[{i}] ({l.Name}): Levenberg–Marquardt works in float64, but the model's " +
+                throw new PinnException($"training.phases[{i}] ({l.Name}): {(l is LmPhaseOptions ? "Levenberg–Marquardt" : "the trust-region Gauss–Newton method")} works in float64, but the model's " +
                                         $"parameters are {dtype}; set training.dtype: float64 (--dtype float64)");
         }
         foreach (var (q, i) in plan.Select((p, i) => (p, i)).Where(x => x.p is QuasiNewtonPhaseOptions { Steps: > 0 })

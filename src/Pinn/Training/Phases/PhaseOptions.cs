@@ -14,6 +14,7 @@ namespace Pinn.Training.Phases;
 [JsonDerivedType(typeof(LbfgsPhaseOptions), "lbfgs")]
 [JsonDerivedType(typeof(QuasiNewtonPhaseOptions), "dense")]
 [JsonDerivedType(typeof(LmPhaseOptions), "lm")]
+[JsonDerivedType(typeof(TrPhaseOptions), "tr")]
 public abstract record PhaseOptions
 {
     /// <summary>The optimiser's name as written in YAML and in log.csv's phase column.</summary>
@@ -22,7 +23,7 @@ public abstract record PhaseOptions
     public abstract int Steps { get; init; }
 
     /// <summary>The optimiser names <c>training.phases</c> accepts.</summary>
-    public static readonly IReadOnlyList<string> Names = ["adam", "lbfgs", "bfgs", "ssbfgs", "ssbroyden", "lm"];
+    public static readonly IReadOnlyList<string> Names = ["adam", "lbfgs", "bfgs", "ssbfgs", "ssbroyden", "lm", "tr"];
 
     public override string ToString() => $"{Name} {Steps}";
 }
@@ -104,20 +105,33 @@ public sealed record QuasiNewtonPhaseOptions : PhaseOptions
 }
 
 /// <summary>
-/// Levenberg–Marquardt (<see cref="LevenbergMarquardt"/>) on the stacked scaled residuals of every loss term, float64,
-/// on one batch drawn when the phase begins, or in RAD cycles with <see cref="Resample"/> (LM keeps no curvature
+/// A Gauss–Newton-type phase (<see cref="GaussNewtonPhase{T}"/>) on the stacked scaled residuals of every loss term, float64,
+/// on one batch drawn when the phase begins, or in RAD cycles with <see cref="Resample"/> (these methods keep no curvature
 /// memory, so a redraw only re-linearises). The Jacobian is N × P doubles: <see cref="MaxJacobianMb"/> bounds it.
 /// </summary>
-public sealed record LmPhaseOptions : PhaseOptions
+public abstract record ResidualPhaseOptions : PhaseOptions
 {
-    public override string Name => "lm";
-    public override int Steps { get; init; } = 500;
-    public LmOptions Lm { get; init; } = new();
-    /// <summary>End the phase when ‖Jᵀr̃‖∞ falls to this (0: never).</summary>
+    /// <summary>End the phase when ‖∇L‖₂ = 2‖Jᵀr̃‖₂ falls to this (0: never).</summary>
     public double GradientTolerance { get; init; }
     /// <summary>Largest Jacobian the phase will form, in MiB (N × P × 8 bytes).</summary>
     public int MaxJacobianMb { get; init; } = 2048;
     public ResampleOptions? Resample { get; init; }
+}
+
+/// <summary>Levenberg–Marquardt (<see cref="LevenbergMarquardt"/>), optionally with geodesic acceleration.</summary>
+public sealed record LmPhaseOptions : ResidualPhaseOptions
+{
+    public override string Name => "lm";
+    public override int Steps { get; init; } = 500;
+    public LmOptions Lm { get; init; } = new();
+}
+
+/// <summary>Trust-region Gauss–Newton with DSGNAR's adaptive-ratio radius (<see cref="TrustRegionGaussNewton"/>).</summary>
+public sealed record TrPhaseOptions : ResidualPhaseOptions
+{
+    public override string Name => "tr";
+    public override int Steps { get; init; } = 500;
+    public TrOptions Tr { get; init; } = new();
 }
 
 /// <summary>
