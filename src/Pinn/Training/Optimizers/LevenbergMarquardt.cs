@@ -111,12 +111,11 @@ public sealed class LevenbergMarquardt : IGaussNewtonOptimizer
     (Tensor R, Tensor J) Linearise(Tensor x)
     {
         Forget();
-        using var scope = NewDisposeScope();
-        var (r, j) = _objective.Evaluate(x, jacobian: true);
+        var (r, j, value) = GaussNewtonState.Linearise(_objective, x);
         Evaluations++;
         Jacobians++;
-        Value = r.square().sum().ToDouble();
-        return (r.DetachFromDisposeScope(), j!.DetachFromDisposeScope());
+        Value = value;
+        return (r, j);
     }
 
     /// <summary>The damped step h for the current J, r̃ and μ, or null when the system is not positive definite.</summary>
@@ -267,36 +266,21 @@ public sealed class LevenbergMarquardt : IGaussNewtonOptimizer
     /// <summary>x, μ, ν and the counters; r̃ and J are recomputed from x on resume (same batch, same values).</summary>
     public void SaveState(BinaryWriter w)
     {
-        w.Write(Magic);
-        var x = _x.cpu().contiguous().data<double>().ToArray();
-        w.Write(x.Length);
-        foreach (var v in x) w.Write(v);
+        GaussNewtonState.WriteIterate(w, Magic, _x);
         w.Write(_mu);
         w.Write(_nu);
-        w.Write(Iterations);
-        w.Write(Evaluations);
-        w.Write(Jacobians);
-        w.Write(Rejections);
-        w.Write(InitialValue);
+        GaussNewtonState.WriteCounters(w, Iterations, Evaluations, Jacobians, Rejections, InitialValue);
     }
 
     public static LevenbergMarquardt Resume(IResidualObjective objective, BinaryReader r, LmOptions options, Device device)
     {
-        if (r.ReadString() != Magic) throw new PinnException("the checkpoint's phase state is not a Levenberg–Marquardt state");
-        int n = r.ReadInt32();
-        if (n != objective.Count) throw new PinnException($"the checkpoint's Levenberg–Marquardt state has {n} parameters, the model {objective.Count}");
-        var x = new double[n];
-        for (int i = 0; i < n; i++) x[i] = r.ReadDouble();
+        var x = GaussNewtonState.ReadIterate(r, Magic, objective.Count, "Levenberg–Marquardt");
         double mu = r.ReadDouble(), nu = r.ReadDouble();
-        int iterations = r.ReadInt32(), evaluations = r.ReadInt32(), jacobians = r.ReadInt32(), rejections = r.ReadInt32();
-        double initial = r.ReadDouble();
-        var lm = new LevenbergMarquardt(objective, tensor(x, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope(), mu, nu, options);
-        lm.Iterations = iterations;
-        lm.Evaluations = evaluations;
-        lm.Jacobians = jacobians;
-        lm.Rejections = rejections;
-        lm.InitialValue = initial;
-        return lm;
+        var c = GaussNewtonState.ReadCounters(r);
+        return new LevenbergMarquardt(objective, tensor(x, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope(), mu, nu, options)
+        {
+            Iterations = c.Iterations, Evaluations = c.Evaluations, Jacobians = c.Jacobians, Rejections = c.Rejections, InitialValue = c.InitialValue,
+        };
     }
 
     public void Dispose()

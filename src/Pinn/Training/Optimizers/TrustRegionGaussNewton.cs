@@ -129,12 +129,11 @@ public sealed class TrustRegionGaussNewton : IGaussNewtonOptimizer
         _g?.Dispose();
         _exact?.Dispose();
         (_g, _exact) = (null, null);
-        using var scope = NewDisposeScope();
-        var (r, j) = _objective.Evaluate(x, jacobian: true);
+        var (r, j, value) = GaussNewtonState.Linearise(_objective, x);
         Evaluations++;
         Jacobians++;
-        Value = r.square().sum().ToDouble();
-        return (r.DetachFromDisposeScope(), j!.DetachFromDisposeScope());
+        Value = value;
+        return (r, j);
     }
 
     /// <summary>The linearisation at <see cref="X"/> again (after the batch changed); radius, λ and the switch are kept.</summary>
@@ -272,10 +271,7 @@ public sealed class TrustRegionGaussNewton : IGaussNewtonOptimizer
     /// <summary>x, Δ, λ, ϱ, the target switch and its λ history, the sketch stream and the counters; r̃ and J̃ are recomputed from x.</summary>
     public void SaveState(BinaryWriter w)
     {
-        w.Write(Magic);
-        var x = _x.cpu().contiguous().data<double>().ToArray();
-        w.Write(x.Length);
-        foreach (var v in x) w.Write(v);
+        GaussNewtonState.WriteIterate(w, Magic, _x);
         w.Write(_radius);
         w.Write(_lambda);
         w.Write(_ratio);
@@ -283,31 +279,22 @@ public sealed class TrustRegionGaussNewton : IGaussNewtonOptimizer
         w.Write(_logLambda.Count);
         foreach (var v in _logLambda) w.Write(v);
         w.Write(_rng.State);
-        w.Write(Iterations);
-        w.Write(Evaluations);
-        w.Write(Jacobians);
-        w.Write(Rejections);
-        w.Write(InitialValue);
+        GaussNewtonState.WriteCounters(w, Iterations, Evaluations, Jacobians, Rejections, InitialValue);
     }
 
     public static TrustRegionGaussNewton Resume(IResidualObjective objective, BinaryReader r, TrOptions options, Device device)
     {
-        if (r.ReadString() != Magic) throw new PinnException("the checkpoint's phase state is not a trust-region Gauss–Newton state");
-        int n = r.ReadInt32();
-        if (n != objective.Count) throw new PinnException($"the checkpoint's trust-region state has {n} parameters, the model {objective.Count}");
-        var x = new double[n];
-        for (int i = 0; i < n; i++) x[i] = r.ReadDouble();
+        var x = GaussNewtonState.ReadIterate(r, Magic, objective.Count, "trust-region Gauss–Newton");
         double radius = r.ReadDouble(), lambda = r.ReadDouble(), ratio = r.ReadDouble();
         bool late = r.ReadBoolean();
         var history = new double[r.ReadInt32()];
         for (int i = 0; i < history.Length; i++) history[i] = r.ReadDouble();
         ulong rng = r.ReadUInt64();
-        int iterations = r.ReadInt32(), evaluations = r.ReadInt32(), jacobians = r.ReadInt32(), rejections = r.ReadInt32();
-        double initial = r.ReadDouble();
+        var c = GaussNewtonState.ReadCounters(r);
         var tr = new TrustRegionGaussNewton(objective, tensor(x, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope(), options)
         {
             _radius = radius, _lambda = lambda, _ratio = ratio, _late = late, _rng = new SplitMix64(rng),
-            Iterations = iterations, Evaluations = evaluations, Jacobians = jacobians, Rejections = rejections, InitialValue = initial,
+            Iterations = c.Iterations, Evaluations = c.Evaluations, Jacobians = c.Jacobians, Rejections = c.Rejections, InitialValue = c.InitialValue,
         };
         tr._logLambda.AddRange(history);
         return tr;
