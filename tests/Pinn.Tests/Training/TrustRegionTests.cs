@@ -270,7 +270,9 @@ public class TrustRegionPhaseTests : IDisposable
         // The LM Poisson test's setting (2→[20×3]→1, 901 parameters, 258 residuals, Adam 1000 ending near 1e-3), then 100 tr
         // steps with the default 24 probes (each step: one Jacobian, one SVD of 258 × 901, ≤ 25 loss evaluations; at this size
         // the Jacobian dominates, so fewer probes save little and, measured, converge slower: 8 probes 2.2e-8 after 300 steps).
-        // PINNED_COMMENT
+        // Near machine precision after 100 steps (2.6e-13 at seed 0, against LM's 1.8e-7 after 300), so the spread is that of
+        // the last few accepted steps.
+        // float64, spread over native AMD EPYC / MKL Intel AVX-512 / AVX2-only arithmetic × 1, 2 threads and seeds 0–4 (tests/spread/pinned.sh, 2026-12-02): 7.1e-14 … 5.6e-13; bound 18× the worst.
         var cfg = RunConfigLoader.Load(TestPaths.Problem("poisson1d/poisson1d_ssbroyden.yaml"), ProblemCatalog.Instance,
             new[] { $"output.dir={_dir}", "output.name=tr", "training.checkpoint_every=0",
                     "training.phases=[{adam: {steps: 1000}}, {tr: {steps: 100}}]" }.Concat(Pinned.Overrides));
@@ -278,7 +280,7 @@ public class TrustRegionPhaseTests : IDisposable
         r.Status.Should().Be("completed");
         r.Phases!.Select(p => p.Name).Should().Equal("adam", "tr");
         r.Phases![1].Steps.Should().Be(100);
-        Pinned.Below("poisson1d_tr", r.Error!.RelativeL2, 1e-3);
+        Pinned.Below("poisson1d_tr", r.Error!.RelativeL2, 1e-11);
     }
 }
 
