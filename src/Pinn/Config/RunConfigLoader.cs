@@ -288,8 +288,11 @@ public static class RunConfigLoader
         ["bfgs"] = DenseKeys,
         ["ssbfgs"] = DenseKeys,
         ["ssbroyden"] = DenseKeys,
-        ["lm"] = ["steps", "damping", "solve", "max_rejections", "step_tolerance", "gradient_tolerance", "max_jacobian_mb", "resample"],
+        ["lm"] = ["steps", "damping", "solve", "max_rejections", "step_tolerance", "geodesic", "geodesic_step", "acceleration_ratio",
+                  "gradient_tolerance", "max_jacobian_mb", "resample"],
         ["engd"] = ["steps", "solve", "rcond", "damping", "line_search", "grid_points", "momentum", "gradient_tolerance", "max_jacobian_mb", "resample"],
+        ["tr"] = ["steps", "radius", "min_radius", "max_radius", "probes", "window", "target_ratio", "late_target_ratio", "switch_after",
+                  "sketch", "hashes", "gradient_tolerance", "max_jacobian_mb", "resample"],
     };
 
     static string[] DenseKeys => ["steps", "c1", "c2", "bracket_iterations", "max_parameters", "skip_tolerance", "initial_scaling", "gradient_tolerance", "resample"];
@@ -344,6 +347,7 @@ public static class RunConfigLoader
                 "lbfgs" => ReadLbfgsPhase(ps, nameNode, t.LbfgsShorthand),
                 "lm" => ReadLmPhase(ps, nameNode, t),
                 "engd" => ReadEngdPhase(ps, nameNode, t),
+                "tr" => ReadTrPhase(ps, nameNode, t),
                 _ => ReadDensePhase(ps, nameNode, QuasiNewtonPhaseOptions.MethodOf(name)!.Value, t),
             };
             if (phase.Steps < 0) throw doc.Error(nameNode, $"{where}.{name}.steps must be ≥ 0");
@@ -430,12 +434,15 @@ public static class RunConfigLoader
                 Solve = solve,
                 MaxRejections = s.Int("max_rejections", d.Lm.MaxRejections),
                 StepTolerance = s.Double("step_tolerance", d.Lm.StepTolerance),
+                Geodesic = s.Bool("geodesic", d.Lm.Geodesic),
+                GeodesicStep = s.Double("geodesic_step", d.Lm.GeodesicStep),
+                AccelerationRatio = s.Double("acceleration_ratio", d.Lm.AccelerationRatio),
             },
             Resample = s.SubSection("resample") is { } rs ? ReadResample(rs, at) : null,
         };
         try { l.Lm.Validate(); }
         catch (PinnException e) when (e.File is null) { throw s.Doc.Error(at, $"{s.Path}: {e.Message}"); }
-        CheckResidualPhase(s, at, t, l.MaxJacobianMb, l.GradientTolerance, "Levenberg–Marquardt");
+        CheckResidualPhase(s, at, l, t, "Levenberg–Marquardt");
         return l;
     }
 
@@ -468,15 +475,44 @@ public static class RunConfigLoader
         };
         try { e.Engd.Validate(); }
         catch (PinnException x) when (x.File is null) { throw s.Doc.Error(at, $"{s.Path}: {x.Message}"); }
-        CheckResidualPhase(s, at, t, e.MaxJacobianMb, e.GradientTolerance, "the natural gradient (engd)");
+        CheckResidualPhase(s, at, e, t, "the natural gradient (engd)");
         return e;
     }
 
-    /// <summary>What the Gauss–Newton-type phases (lm, engd) share: a Jacobian limit, a gradient tolerance, float64.</summary>
-    static void CheckResidualPhase(Section s, YamlNode at, TrainingOptions t, int maxJacobianMb, double gradientTolerance, string method)
+    static TrPhaseOptions ReadTrPhase(Section s, YamlNode at, TrainingOptions t)
     {
-        if (maxJacobianMb < 1) throw s.Doc.Error(at, $"{s.Path}.max_jacobian_mb must be at least 1 (MiB of the N × P Jacobian)");
-        if (!(gradientTolerance >= 0)) throw s.Doc.Error(at, $"{s.Path}.gradient_tolerance must be ≥ 0 (0: never stop on it)");
+        var d = new TrPhaseOptions();
+        var tr = new TrPhaseOptions
+        {
+            Steps = s.Int("steps", d.Steps),
+            GradientTolerance = s.Double("gradient_tolerance", d.GradientTolerance),
+            MaxJacobianMb = s.Int("max_jacobian_mb", d.MaxJacobianMb),
+            Tr = d.Tr with
+            {
+                InitialRadius = s.Double("radius", d.Tr.InitialRadius),
+                MinRadius = s.Double("min_radius", d.Tr.MinRadius),
+                MaxRadius = s.Double("max_radius", d.Tr.MaxRadius),
+                Probes = s.Int("probes", d.Tr.Probes),
+                Window = s.Double("window", d.Tr.Window),
+                TargetRatio = s.Double("target_ratio", d.Tr.TargetRatio),
+                LateTargetRatio = s.Double("late_target_ratio", d.Tr.LateTargetRatio),
+                SwitchAfter = s.Int("switch_after", d.Tr.SwitchAfter),
+                SketchRows = s.Int("sketch", d.Tr.SketchRows),
+                SketchHashes = s.Int("hashes", d.Tr.SketchHashes),
+            },
+            Resample = s.SubSection("resample") is { } rs ? ReadResample(rs, at) : null,
+        };
+        try { tr.Tr.Validate(); }
+        catch (PinnException e) when (e.File is null) { throw s.Doc.Error(at, $"{s.Path}: {e.Message}"); }
+        CheckResidualPhase(s, at, tr, t, "the trust-region Gauss–Newton method");
+        return tr;
+    }
+
+    /// <summary>What the Gauss–Newton-type phases (lm, tr, engd) share: a Jacobian limit, a gradient tolerance, float64.</summary>
+    static void CheckResidualPhase(Section s, YamlNode at, ResidualPhaseOptions p, TrainingOptions t, string method)
+    {
+        if (p.MaxJacobianMb < 1) throw s.Doc.Error(at, $"{s.Path}.max_jacobian_mb must be at least 1 (MiB of the N × P Jacobian)");
+        if (!(p.GradientTolerance >= 0)) throw s.Doc.Error(at, $"{s.Path}.gradient_tolerance must be ≥ 0 (0: never stop on it)");
         if (RunDevice.ResolveDType(t.DType) != TorchSharp.torch.ScalarType.Float64)
             throw s.Doc.Error(at, $"{s.Path}: {method} works in float64 only, but training.dtype is {t.DType}; " +
                                   "set training.dtype: float64 (--dtype float64)");

@@ -399,7 +399,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
 
     /// <summary>The derivatives a jet pass must carry (null: use autograd), chosen once from training.derivatives.</summary>
     public IReadOnlyList<Autodiff.MultiIndex>? JetSet => _jetSet ??= DerivativeEngine.JetSet(_options.Derivatives, _model, _problem, _device,
-                                                             preferJets: _options.Plan.Any(p => p is Phases.LmPhaseOptions { Steps: > 0 } or Phases.EngdPhaseOptions { Steps: > 0 }));
+                                                             preferJets: _options.Plan.Any(p => p is Phases.ResidualPhaseOptions { Steps: > 0 }));
     IReadOnlyList<Autodiff.MultiIndex>? _jetSet;
 
     /// <summary>The linear operator a jet carries as one block at each batch (<see cref="DerivativeEngine.LinearOperators"/>).</summary>

@@ -72,7 +72,7 @@ public class PhaseConfigTests
     }
 
     [Theory]
-    [InlineData("phases: [{ssbroydn: {steps: 5}}]", "cfg.yaml:5: training.phases[0]: unknown optimiser 'ssbroydn' (did you mean 'ssbroyden'?); available: adam, lbfgs, bfgs, ssbfgs, ssbroyden, lm, engd")]
+    [InlineData("phases: [{ssbroydn: {steps: 5}}]", "cfg.yaml:5: training.phases[0]: unknown optimiser 'ssbroydn' (did you mean 'ssbroyden'?); available: adam, lbfgs, bfgs, ssbfgs, ssbroyden, lm, engd, tr")]
     [InlineData("phases: [{adam: {history: 5}}]", "cfg.yaml:5: 'training.phases[0].adam.history' does not apply to optimiser 'adam' (it is a key of lbfgs)*")]
     [InlineData("phases: [{ssbroyden: {stpes: 5}}]", "cfg.yaml:5: unknown key 'training.phases[0].ssbroyden.stpes' (did you mean 'training.phases[0].ssbroyden.steps'?)*")]
     [InlineData("phases: [{lbfgs: {line_search: wolfe}}]", "cfg.yaml:5: training.phases[0].lbfgs.line_search: unknown line search 'wolfe' (use armijo or strong_wolfe)")]
@@ -185,6 +185,12 @@ public class PhaseTrainingTests : IDisposable
     // whose J̃ is due, so the resumed phase must form it exactly when the straight one does; RAD every 7 as for LM.
     [InlineData("engd", 66, "", 12)]
     [InlineData("engd", 69, ", momentum: 0.5, resample: {every: 7, pool: 2000, k: 1, c: 1}", 12)]
+    [InlineData("lm", 66, ", geodesic: true", 12)] // geodesic acceleration: options only, the state is plain LM's
+    // Trust-region Gauss–Newton (x, Δ, λ, ϱ, target switch, sketch stream in the checkpoint): exact SVD, a CountSketch
+    // (its stream must resume where it was), and RAD cycles.
+    [InlineData("tr", 66, ", probes: 6", 12)]
+    [InlineData("tr", 66, ", probes: 6, sketch: 200", 12)]
+    [InlineData("tr", 69, ", probes: 6, resample: {every: 7, pool: 2000, k: 1, c: 1}", 12)]
     public void A_run_interrupted_inside_a_second_order_phase_resumes_bit_identically(string optimizer, int stopAt, string resample = "", int steps = 40)
     {
         var extra = (optimizer == "lbfgs" ? ", line_search: strong_wolfe" : "") + resample;

@@ -24,12 +24,20 @@ public sealed record LmOptions
     public int MaxRejections { get; init; } = 10; // μ grows ≥ 2^55× within 10; each trial costs a Cholesky and an evaluation
     /// <summary>Stop when ‖h‖ ≤ StepTolerance · (‖x‖ + StepTolerance) (0: never).</summary>
     public double StepTolerance { get; init; } = 1e-14;
+    /// <summary>Geodesic acceleration (OPTIMIZERS.md §5.3): δ = v + ½a with a from a finite-difference r_vv; off by default.</summary>
+    public bool Geodesic { get; init; }
+    /// <summary>h of r_vv ≈ (2/h)·((r̃(x + hv) − r̃(x))/h − Jv), in units of the velocity v (Transtrum–Sethna: 0.1).</summary>
+    public double GeodesicStep { get; init; } = 0.1;
+    /// <summary>α of the acceptance test ‖a‖/‖v‖ ≤ α (jaxopt's contribution_ratio_threshold convention, not Transtrum's 2‖a‖/‖v‖).</summary>
+    public double AccelerationRatio { get; init; } = 0.75;
 
     public void Validate()
     {
         if (!(InitialDamping > 0) || !double.IsFinite(InitialDamping)) throw new PinnException($"damping must be a positive number (got {InitialDamping})");
         if (MaxRejections < 1) throw new PinnException($"max_rejections must be at least 1 (got {MaxRejections})");
         if (!(StepTolerance >= 0)) throw new PinnException($"step_tolerance must be ≥ 0 (got {StepTolerance})");
+        if (!(GeodesicStep > 0) || !double.IsFinite(GeodesicStep)) throw new PinnException($"geodesic_step must be a positive number (got {GeodesicStep})");
+        if (!(AccelerationRatio > 0)) throw new PinnException($"acceleration_ratio must be positive (got {AccelerationRatio})");
     }
 }
 
@@ -44,8 +52,15 @@ public sealed record LmStep(bool Moved, double Value, double Damping, double Gai
 /// ϱ = (F(x) − F(x + h)) / (½hᵀ(μh − g)) is positive. Nielsen's rule moves μ: accepted → μ·max(⅓, 1 − (2ϱ − 1)³), ν = 2;
 /// rejected → μ·ν, ν ← 2ν. μ₀ = τ·max diag(A). A trial point costs one residual evaluation; an accepted one adds a Jacobian.
 /// <see cref="Value"/> is reported as the trainer's loss, ‖r̃‖² = 2F.
+/// <para>
+/// With <see cref="LmOptions.Geodesic"/> (§5.3) the step is δ = v + ½a: v the damped step above, r_vv the second directional
+/// derivative of r̃ along v by one extra residual evaluation (forward difference with <see cref="LmOptions.GeodesicStep"/>), and
+/// a = −(A + μI)⁻¹Jᵀr_vv from the same Cholesky factor. A trial with ‖a‖/‖v‖ &gt; α is rejected before it is evaluated
+/// (as jaxopt does: μ grows as for any rejection); ϱ divides the actual decrease by v's predicted one, ½vᵀ(μv − g), the model
+/// decrease the acceleration corrects the path towards. Off, every operation is the plain method's.
+/// </para>
 /// </summary>
-public sealed class LevenbergMarquardt : IDisposable
+public sealed class LevenbergMarquardt : IGaussNewtonOptimizer
 {
     readonly IResidualObjective _objective;
     Tensor _x, _r, _j;
@@ -96,16 +111,18 @@ public sealed class LevenbergMarquardt : IDisposable
     (Tensor R, Tensor J) Linearise(Tensor x)
     {
         Forget();
-        using var scope = NewDisposeScope();
-        var (r, j) = _objective.Evaluate(x, jacobian: true);
+        var (r, j, value) = GaussNewtonState.Linearise(_objective, x);
         Evaluations++;
         Jacobians++;
-        Value = r.square().sum().ToDouble();
-        return (r.DetachFromDisposeScope(), j!.DetachFromDisposeScope());
+        Value = value;
+        return (r, j);
     }
 
     /// <summary>The damped step h for the current J, r̃ and μ, or null when the system is not positive definite.</summary>
-    public Tensor? Direction(double mu)
+    public Tensor? Direction(double mu) => Factor(mu) is { } l ? Damped(l, _r, Gradient) : null;
+
+    /// <summary>The Cholesky factor of JᵀJ + μI (primal) or JJᵀ + μI (dual), or null when it is not positive definite.</summary>
+    Tensor? Factor(double mu)
     {
         long n = _j.shape[0], p = _j.shape[1];
         var solve = Options.Solve == LmSolve.Auto ? (p <= n ? LmSolve.Primal : LmSolve.Dual) : Options.Solve;
@@ -120,9 +137,14 @@ public sealed class LevenbergMarquardt : IDisposable
         var m = _gram.clone();
         m.diagonal().add_(mu);
         var (l, info) = linalg.cholesky_ex(m);
-        if (info.ToInt64() != 0) return null;
-        if (solve == LmSolve.Primal) return cholesky_solve(Gradient.unsqueeze(1), l).squeeze(1).neg();
-        var alpha = cholesky_solve(_r.unsqueeze(1), l).squeeze(1);
+        return info.ToInt64() != 0 ? null : l;
+    }
+
+    /// <summary>−(JᵀJ + μI)⁻¹Jᵀb from the factor <paramref name="l"/>: primal from Jᵀb, dual as −Jᵀ(JJᵀ + μI)⁻¹b.</summary>
+    Tensor Damped(Tensor l, Tensor b, Tensor jtb)
+    {
+        if (LastSolve == LmSolve.Primal) return cholesky_solve(jtb.unsqueeze(1), l).squeeze(1).neg();
+        var alpha = cholesky_solve(b.unsqueeze(1), l).squeeze(1);
         return _j.t().matmul(alpha).neg();
     }
 
@@ -149,7 +171,8 @@ public sealed class LevenbergMarquardt : IDisposable
         while (rejected < Options.MaxRejections)
         {
             using var scope = NewDisposeScope();
-            var h = Direction(_mu);
+            var l = Factor(_mu);
+            var h = l is null ? null : Damped(l, _r, Gradient);
             if (h is null || !double.IsFinite(h.norm().ToDouble()))
             {
                 Reject(ref rejected);
@@ -172,6 +195,18 @@ public sealed class LevenbergMarquardt : IDisposable
             var g = Gradient;
             double predicted = 0.5 * h.dot(h * _mu - g).ToDouble();
             var trial = _x + h;
+            if (Options.Geodesic)
+            {
+                var a = Acceleration(l!, h);
+                double ratio = (a.norm() / h.norm()).ToDouble();
+                if (!(ratio <= Options.AccelerationRatio))
+                {
+                    AccelerationRejections++;
+                    Reject(ref rejected);
+                    continue;
+                }
+                trial = _x + h + 0.5 * a;
+            }
             var (rt, _) = _objective.Evaluate(trial, jacobian: false);
             Evaluations++;
             double ft = 0.5 * rt.square().sum().ToDouble();
@@ -197,6 +232,19 @@ public sealed class LevenbergMarquardt : IDisposable
                           double.IsFinite(reached) ? $"no decrease in {rejected} trial steps (damping rose to {reached:0.0e+00})" : "damping overflowed");
     }
 
+    /// <summary>a = −(A + μI)⁻¹Jᵀr_vv with r_vv ≈ (2/h)·((r̃(x + hv) − r̃(x))/h − Jv): one residual evaluation.</summary>
+    Tensor Acceleration(Tensor l, Tensor v)
+    {
+        double h = Options.GeodesicStep;
+        var (rh, _) = _objective.Evaluate(_x + h * v, jacobian: false);
+        Evaluations++;
+        var rvv = (2 / h) * ((rh - _r) / h - _j.matmul(v));
+        return Damped(l, rvv, _j.t().matmul(rvv));
+    }
+
+    /// <summary>Trials refused by the geodesic test ‖a‖/‖v‖ &gt; α.</summary>
+    public int AccelerationRejections { get; private set; }
+
     void Reject(ref int rejected)
     {
         _mu *= _nu;
@@ -218,36 +266,21 @@ public sealed class LevenbergMarquardt : IDisposable
     /// <summary>x, μ, ν and the counters; r̃ and J are recomputed from x on resume (same batch, same values).</summary>
     public void SaveState(BinaryWriter w)
     {
-        w.Write(Magic);
-        var x = _x.cpu().contiguous().data<double>().ToArray();
-        w.Write(x.Length);
-        foreach (var v in x) w.Write(v);
+        GaussNewtonState.WriteIterate(w, Magic, _x);
         w.Write(_mu);
         w.Write(_nu);
-        w.Write(Iterations);
-        w.Write(Evaluations);
-        w.Write(Jacobians);
-        w.Write(Rejections);
-        w.Write(InitialValue);
+        GaussNewtonState.WriteCounters(w, Iterations, Evaluations, Jacobians, Rejections, InitialValue);
     }
 
     public static LevenbergMarquardt Resume(IResidualObjective objective, BinaryReader r, LmOptions options, Device device)
     {
-        if (r.ReadString() != Magic) throw new PinnException("the checkpoint's phase state is not a Levenberg–Marquardt state");
-        int n = r.ReadInt32();
-        if (n != objective.Count) throw new PinnException($"the checkpoint's Levenberg–Marquardt state has {n} parameters, the model {objective.Count}");
-        var x = new double[n];
-        for (int i = 0; i < n; i++) x[i] = r.ReadDouble();
+        var x = GaussNewtonState.ReadIterate(r, Magic, objective.Count, "Levenberg–Marquardt");
         double mu = r.ReadDouble(), nu = r.ReadDouble();
-        int iterations = r.ReadInt32(), evaluations = r.ReadInt32(), jacobians = r.ReadInt32(), rejections = r.ReadInt32();
-        double initial = r.ReadDouble();
-        var lm = new LevenbergMarquardt(objective, tensor(x, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope(), mu, nu, options);
-        lm.Iterations = iterations;
-        lm.Evaluations = evaluations;
-        lm.Jacobians = jacobians;
-        lm.Rejections = rejections;
-        lm.InitialValue = initial;
-        return lm;
+        var c = GaussNewtonState.ReadCounters(r);
+        return new LevenbergMarquardt(objective, tensor(x, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope(), mu, nu, options)
+        {
+            Iterations = c.Iterations, Evaluations = c.Evaluations, Jacobians = c.Jacobians, Rejections = c.Rejections, InitialValue = c.InitialValue,
+        };
     }
 
     public void Dispose()

@@ -86,6 +86,7 @@ public static class TrainingPhases
         QuasiNewtonPhaseOptions q => new QuasiNewtonPhase(q, host),
         LmPhaseOptions l => new LmPhase(l, host),
         EngdPhaseOptions e => new EngdPhase(e, host),
+        TrPhaseOptions t => new TrPhase(t, host),
         _ => throw new PinnException($"no optimiser for phase '{options.Name}'"),
     };
 
@@ -95,10 +96,10 @@ public static class TrainingPhases
     /// </summary>
     public static void Check(IReadOnlyList<PhaseOptions> plan, IFieldModel model)
     {
-        foreach (var (l, i) in plan.Select((p, i) => (p, i)).Where(x => x.p is LmPhaseOptions { Steps: > 0 } or EngdPhaseOptions { Steps: > 0 }))
+        foreach (var (l, i) in plan.Select((p, i) => (p, i)).Where(x => x.p is ResidualPhaseOptions { Steps: > 0 }))
         {
             var dtype = model.TrainableParameters.Select(p => p.dtype).FirstOrDefault(d => d != ScalarType.Float64, ScalarType.Float64);
-            string method = l is LmPhaseOptions ? "Levenberg–Marquardt" : "the natural gradient";
+            string method = l switch { LmPhaseOptions => "Levenberg–Marquardt", EngdPhaseOptions => "the natural gradient", _ => "the trust-region Gauss–Newton method" };
             if (dtype != ScalarType.Float64)
                 throw new PinnException($"training.phases[{i}] ({l.Name}): {method} works in float64, but the model's " +
                                         $"parameters are {dtype}; set training.dtype: float64 (--dtype float64)");

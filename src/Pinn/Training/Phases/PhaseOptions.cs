@@ -15,6 +15,7 @@ namespace Pinn.Training.Phases;
 [JsonDerivedType(typeof(QuasiNewtonPhaseOptions), "dense")]
 [JsonDerivedType(typeof(LmPhaseOptions), "lm")]
 [JsonDerivedType(typeof(EngdPhaseOptions), "engd")]
+[JsonDerivedType(typeof(TrPhaseOptions), "tr")]
 public abstract record PhaseOptions
 {
     /// <summary>The optimiser's name as written in YAML and in log.csv's phase column.</summary>
@@ -23,7 +24,7 @@ public abstract record PhaseOptions
     public abstract int Steps { get; init; }
 
     /// <summary>The optimiser names <c>training.phases</c> accepts.</summary>
-    public static readonly IReadOnlyList<string> Names = ["adam", "lbfgs", "bfgs", "ssbfgs", "ssbroyden", "lm", "engd"];
+    public static readonly IReadOnlyList<string> Names = ["adam", "lbfgs", "bfgs", "ssbfgs", "ssbroyden", "lm", "engd", "tr"];
 
     /// <summary>The diagnostic values this phase adds to every log line (log.csv columns beyond the losses and errors).</summary>
     [JsonIgnore] public virtual IReadOnlyList<string> Diagnostics => [];
@@ -108,16 +109,12 @@ public sealed record QuasiNewtonPhaseOptions : PhaseOptions
 }
 
 /// <summary>
-/// Levenberg–Marquardt (<see cref="LevenbergMarquardt"/>) on the stacked scaled residuals of every loss term, float64,
-/// on one batch drawn when the phase begins, or in RAD cycles with <see cref="Resample"/> (LM keeps no curvature
+/// A Gauss–Newton-type phase (<see cref="GaussNewtonPhase{T}"/>) on the stacked scaled residuals of every loss term, float64,
+/// on one batch drawn when the phase begins, or in RAD cycles with <see cref="Resample"/> (these methods keep no curvature
 /// memory, so a redraw only re-linearises). The Jacobian is N × P doubles: <see cref="MaxJacobianMb"/> bounds it.
 /// </summary>
-public sealed record LmPhaseOptions : PhaseOptions
+public abstract record ResidualPhaseOptions : PhaseOptions
 {
-    public override string Name => "lm";
-    public override int Steps { get; init; } = 500;
-    public override IReadOnlyList<string> Diagnostics => ["lm_damping", "lm_gain", "lm_rejections"];
-    public LmOptions Lm { get; init; } = new();
     /// <summary>End the phase when ‖∇L‖₂ = 2‖Jᵀr̃‖₂ falls to this (0: never).</summary>
     public double GradientTolerance { get; init; }
     /// <summary>Largest Jacobian the phase will form, in MiB (N × P × 8 bytes).</summary>
@@ -125,22 +122,35 @@ public sealed record LmPhaseOptions : PhaseOptions
     public ResampleOptions? Resample { get; init; }
 }
 
+/// <summary>Levenberg–Marquardt (<see cref="LevenbergMarquardt"/>), optionally with geodesic acceleration.</summary>
+public sealed record LmPhaseOptions : ResidualPhaseOptions
+{
+    public override string Name => "lm";
+    public override int Steps { get; init; } = 500;
+    public override IReadOnlyList<string> Diagnostics => ["lm_damping", "lm_gain", "lm_rejections"];
+    public LmOptions Lm { get; init; } = new();
+}
+
 /// <summary>
 /// Energy natural gradient (<see cref="EnergyNaturalGradient"/>, OPTIMIZERS.md §6–7) on the stacked scaled residuals of
 /// every loss term, float64: d = G⁺∇L by a cut-off SVD or the damped dual form, a grid line search over η = 2^−k, on one
 /// batch or in RAD cycles (<c>resample: {every: 1, …}</c> redraws every iteration; no curvature memory to keep).
 /// </summary>
-public sealed record EngdPhaseOptions : PhaseOptions
+public sealed record EngdPhaseOptions : ResidualPhaseOptions
 {
     public override string Name => "engd";
     public override int Steps { get; init; } = 200;
     public override IReadOnlyList<string> Diagnostics => ["engd_step", "engd_rank", "engd_rcond"];
     public EngdOptions Engd { get; init; } = new();
-    /// <summary>End the phase when ‖∇L‖₂ falls to this (0: never).</summary>
-    public double GradientTolerance { get; init; }
-    /// <summary>Largest Jacobian the phase will form, in MiB (N × P × 8 bytes).</summary>
-    public int MaxJacobianMb { get; init; } = 2048;
-    public ResampleOptions? Resample { get; init; }
+}
+
+/// <summary>Trust-region Gauss–Newton with DSGNAR's adaptive-ratio radius (<see cref="TrustRegionGaussNewton"/>).</summary>
+public sealed record TrPhaseOptions : ResidualPhaseOptions
+{
+    public override string Name => "tr";
+    public override int Steps { get; init; } = 500;
+    public override IReadOnlyList<string> Diagnostics => ["tr_radius", "tr_lambda", "tr_ratio", "tr_target"];
+    public TrOptions Tr { get; init; } = new();
 }
 
 /// <summary>

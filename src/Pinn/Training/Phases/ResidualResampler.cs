@@ -197,7 +197,7 @@ public sealed class ResampleCycles
     }
 
     /// <summary>
-    /// Counts an iteration of a phase without memory to keep (lm, engd). A step that found no decrease
+    /// Counts an iteration of a phase without memory to keep (lm, tr, engd). A step that found no decrease
     /// (<paramref name="stop"/> starting with "no decrease") ends the cycle: the next iteration starts one on a new batch,
     /// and three cycles in a row without an accepted step end the phase. Returns the stop that stands.
     /// </summary>

@@ -6,7 +6,7 @@ namespace Pinn.Training.Phases;
 
 /// <summary>
 /// The trainer's loss terms as one stacked residual vector r̃ (<see cref="LossTerm.ScaledResidualBlocks"/>, ‖r̃‖² = the
-/// weighted loss), as the Gauss–Newton-type phases (lm, engd) read them: the checks that refuse what has no residual
+/// weighted loss), as the Gauss–Newton-type phases (lm, tr, engd) read them: the checks that refuse what has no residual
 /// vector, the Jacobian size limit, the objective over the model's parameters and the logged terms.
 /// </summary>
 public sealed class ResidualTerms(IPhaseHost host, string phase, string method)
