@@ -163,7 +163,7 @@ public static class PinnCommand
         var outDir = new Option<string>("--out") { Description = "results folder (default results)", DefaultValueFactory = _ => "results" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (default: libtorch's choice; 1 on a machine shared with other jobs)" };
         var only = new Option<string?>("--only") { Description = "optim: run the cases whose name or config contains this (e.g. burgers)" };
-        var methods = new Option<string?>("--methods") { Description = "optim: run only these methods, comma-separated (lbfgs, bfgs, ssbroyden, lm, engd); the table keeps the other rows" };
+        var methods = new Option<string?>("--methods") { Description = "optim: run only these methods, comma-separated (lbfgs, bfgs, ssbroyden, lm, tr, engd); the table keeps the other rows" };
         var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir, threads, only, methods };
         cmd.SetAction(r => Guarded(stderr, () =>
         {
