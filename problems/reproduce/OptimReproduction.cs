@@ -171,7 +171,7 @@ public static class OptimReproduction
             foreach (var m in Methods.Where(m => c.Runs(m) && (methods is null || methods.Contains(m.Slug))))
             {
                 double minutes = quick ? c.QuickMinutes : c.FullMinutes;
-                var name = $"optim-{budget}-{m.Slug}";
+                var name = $"optim-{budget}-{Path.GetFileNameWithoutExtension(c.Config)}-{m.Slug}"; // two cases of one problem (Burgers ν) must not share a run folder
                 var doc = YamlDoc.Load(Path.Combine(problemsDir, c.Config));
                 ReplaceLastPhase(doc, m, c.Config);
                 foreach (var o in new[] { $"output.dir={Path.GetFullPath(outDir)}", $"output.name={name}", "training.threads=1",

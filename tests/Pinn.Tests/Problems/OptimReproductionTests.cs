@@ -22,6 +22,7 @@ public class OptimReproductionTests : IDisposable
         var jobs = OptimReproduction.Plan(budget, _dir, ProblemCatalog.Instance, ProblemsDir);
         jobs.Should().HaveCount(OptimReproduction.Cases.Sum(c => OptimReproduction.Methods.Count(c.Runs)));
         jobs.Should().Contain(j => j.Method.Slug == "lm", "the Gauss–Newton rows of issue 14");
+        jobs.Select(j => j.RunDir).Should().OnlyHaveUniqueItems("two cases of one problem (Burgers at two viscosities) must not share a run folder");
         foreach (var j in jobs)
         {
             var cfg = RunConfigLoader.Load(j.ConfigPath, ProblemCatalog.Instance);
