@@ -92,10 +92,6 @@ public sealed class ResidualObjective : IResidualObjective
     {
         Assign(x);
         using var scope = NewDisposeScope();
-        // Values only: no graph. Besides the work, a graph whose fused jet nodes (TorchSharp custom functions) never see a
-        // backward keeps their saved tensors alive for good: LM's trial points leaked ~2 Jacobians of memory per iteration
-        // (Burgers, N = 4000: +85 MB per step until the OOM killer ended the run).
-        using var noGrad = jacobian ? null : no_grad();
         IReadOnlyList<Tensor> blocks;
         LayerCapture? capture = null;
         try
