@@ -249,7 +249,7 @@ public sealed class LmBenchmark : IBenchmarkSuite
         var splits = Enumerable.Range(0, options.Quick ? 3 : 6).Select(_ => TimedStep(lm, timed)).ToList();
         double rss = PeakMemory.Megabytes();
 
-        // The iteration's linear algebra, piece by piece, on its own J and μ (the same expressions LevenbergMarquardt.Direction uses).
+        // The iteration's linear algebra, piece by piece, on its own J and μ (the full GEMM for reference, Gram.Of as LevenbergMarquardt.Direction forms it).
         var j = lm.Jacobian;
         var r = lm.Residuals;
         int repeats = options.Quick ? 3 : 5;
@@ -319,7 +319,7 @@ public sealed class LmBenchmark : IBenchmarkSuite
                       Inv($"not in the floor: the Jacobian, the trial residuals, g = Jᵀr̃ (2NP), the μ shift and norms, and the extra Cholesky + solve of each rejected trial. ") +
                       Inv($"Linear algebra / floor = {ratio:F2} (median of per-step ratios; target ≤ {FloorTarget}: {(ratio <= FloorTarget ? "met" : "missed")}; ") +
                       Inv($"{ratioTrials:F2} against a floor with one Cholesky + solve per trial); whole iteration / floor = {ratioTotal:F2}. ") +
-                      Inv($"Pieces on the same J, in turn with the GEMM: JᵀJ {gram.MedianMs:F0} ms ({gramRatio:F2}× N·P²: LevenbergMarquardt forms it by a full GEMM, 2NP², so ≥ 2× by construction), ") +
+                      Inv($"Pieces on the same J, in turn with the GEMM: JᵀJ as one full GEMM {gram.MedianMs:F0} ms ({gramRatio:F2}× N·P²: 2NP², so ≥ 2× by construction; LevenbergMarquardt uses Gram.Of below), ") +
                       Inv($"Cholesky {cholesky.MedianMs:F1} ms ({cholRatio:F2}× P³/3), solve {solve.MedianMs:F2} ms, Jᵀr̃ {jtr.MedianMs:F2} ms; ") +
                       Inv($"their sum per step {parts:F0} ms vs the {la:F0} ms measured inside Step. ") +
                       Inv($"JᵀJ from its upper {GramBlocks}×{GramBlocks} block triangle (torch GEMMs, mirrored; not in LevenbergMarquardt) took {blocked.MedianMs:F0} ms ({blockedRatio:F2}× N·P²), ") +
