@@ -37,7 +37,8 @@ public sealed class Jet
     /// <summary>a·x + b with scalars.</summary>
     public Jet Affine(double a, double b) => Map((alpha, t) => alpha == MultiIndex.Zero ? t * a + b : t * a);
 
-    Jet Map(Func<MultiIndex, Tensor, Tensor> f) => new(Set, _d.ToDictionary(kv => kv.Key, kv => f(kv.Key, kv.Value)));
+    /// <summary>A linear map applied block by block (f gets α and D_α; the map must be linear for the result to be a jet).</summary>
+    public Jet Map(Func<MultiIndex, Tensor, Tensor> f) => new(Set, _d.ToDictionary(kv => kv.Key, kv => f(kv.Key, kv.Value)));
 
     public static Jet operator +(Jet a, Jet b) => Combine(a, b, (x, y) => x + y, y => y);
     public static Jet operator -(Jet a, Jet b) => Combine(a, b, (x, y) => x - y, y => y.neg());

@@ -38,6 +38,9 @@ public sealed class ConstrainedField : IJetModel
 
     /// <summary>The wrapped network N.</summary>
     public IFieldModel Network => _net;
+
+    /// <summary>The network's capture: A and W are fixed functions of the points, so J of A + W·N is W·J(N), row by row.</summary>
+    public LayerCapture? BeginCapture() => _net.BeginCapture();
     public ConstraintAnsatz Ansatz => _ansatz;
 
     public int InputDim => _net.InputDim;

@@ -136,48 +136,111 @@ public sealed partial class GaussianField : nn.Module<Tensor, Tensor>, IFieldMod
         if (cut && _full) throw new PinnException("model.gaussians.cutoff works with diagonal covariance only");
         double cutoff = _o.Cutoff ?? DefaultTimingCutoff;
         var bins = cut ? GaussianBins.Build(Means, LogScales, cutoff, _o.CutoffQuantile) : null;
-        Tensor Sum(Tensor xc) => bins is null ? DenseSum(xc) : bins.Sum(xc, Means, LogScales, Weights, _o.Count, _o.Channels);
+        if (bins is not null) _capture?.Refuse("PIG's cut-off evaluation (Gaussians gathered per point)");
+        Tensor Sum(Tensor xc, long row0) => bins is null ? DenseSum(xc, row0) : bins.Sum(xc, Means, LogScales, Weights, _o.Count, _o.Channels);
         long n = x.shape[0];
-        if (n <= _o.ChunkSize) return Sum(x);
+        if (n <= _o.ChunkSize) return Sum(x, 0);
         var parts = new List<Tensor>();
-        for (long s = 0; s < n; s += _o.ChunkSize) parts.Add(Sum(x[TensorIndex.Slice(s, Math.Min(n, s + _o.ChunkSize))]));
+        for (long s = 0; s < n; s += _o.ChunkSize) parts.Add(Sum(x[TensorIndex.Slice(s, Math.Min(n, s + _o.ChunkSize))], s));
         return cat(parts, 0);
     }
 
     /// <summary>Cut-off used when a caller forces cut-off evaluation on a model configured without one.</summary>
     public const double DefaultTimingCutoff = 4.0;
 
-    /// <summary>The exact sum over all k·N Gaussians, one points × (k·N) tensor per axis.</summary>
-    Tensor DenseSum(Tensor x)
+    /// <summary>The exact sum over all k·N Gaussians, one points × (k·N) tensor per axis (rows <paramref name="row0"/>… of the pass).</summary>
+    Tensor DenseSum(Tensor x, long row0)
     {
-        var mu = Means;
-        var inv = (-LogScales).exp();
-        var shear = Shear;
+        long p = x.shape[0];
+        var mu = Read(Means, p, row0);
+        var inv = (-Read(LogScales, p, row0)).exp();
+        var shear = Shear is { } sh ? Read(sh, p, row0) : null;
         int d = InputDim;
         var diffs = new Tensor[d];
         Tensor? q = null;
         for (int j = 0; j < d; j++)
         {
-            diffs[j] = x[TensorIndex.Colon, TensorIndex.Slice(j, j + 1)] - mu[TensorIndex.Colon, j]; // P × kN
-            var z = diffs[j] * inv[TensorIndex.Colon, j];
+            diffs[j] = x[TensorIndex.Colon, TensorIndex.Slice(j, j + 1)] - mu.select(-1, j); // P × kN
+            var z = diffs[j] * inv.select(-1, j);
             if (_full)
                 for (int i = 0; i < j; i++)
-                    z = z + diffs[i] * shear![TensorIndex.Colon, j * (j - 1) / 2 + i];
+                    z = z + diffs[i] * shear!.select(-1, j * (j - 1) / 2 + i);
             var zz = z.square();
             q = q is null ? zz : q + zz;
         }
-        var gauss = (-0.5 * q!).exp() * Weights; // P × kN
-        return gauss.view(x.shape[0], _o.Channels, _o.Count).sum(2);
+        var gauss = (-0.5 * q!).exp() * Read(Weights, p, row0); // P × kN
+        return gauss.view(p, _o.Channels, _o.Count).sum(2);
     }
 
     public override Tensor forward(Tensor points)
     {
+        long n = points.shape[0];
+        using var pass = BeginPass(n);
         var h = Embed(points);
-        for (int i = 0; i < _head.Count - 1; i++) h = _activation(_head[i].forward(h));
-        return _head[_head.Count - 1].forward(h);
+        for (int i = 0; i < _head.Count; i++)
+        {
+            var layer = (Linear)_head[i];
+            h = pass.Recording ? PerSampleLinear(h, Read(layer.weight!, n, 0), layer.bias is { } b ? Read(b, n, 0) : null) : layer.forward(h);
+            if (i < _head.Count - 1) h = _activation(h);
+        }
+        return h;
     }
 
     public Tensor Forward(Tensor points) => forward(points);
+
+    // ---- per-sample parameter views for the exact per-sample Jacobian (OPTIMIZERS.md §9) ---------------
+
+    LayerCapture? _capture;
+    List<SampledParameter>? _pass;
+
+    /// <summary>
+    /// Starts a capture in which every forward pass reads each trainable parameter p through a per-sample view
+    /// (rows × p.shape, <see cref="SampledParameter"/>): the Gaussian sum and the head are pointwise in the samples, so one
+    /// backward of Σ r̃ gives every row's ∂r_i/∂p at once — PIG's exact Jacobian at the cost of about one gradient, where the
+    /// row-by-row route needs one backward per residual (~60 s per Levenberg–Marquardt step at 800 points). The views cost
+    /// rows × k·N × d memory, the order of the forward's own P × kN tensors. Cut-off evaluation (gathered Gaussians) refuses.
+    /// </summary>
+    public LayerCapture? BeginCapture() =>
+        _capture is not null ? null : _capture = new LayerCapture(c => { if (ReferenceEquals(_capture, c)) _capture = null; }, []);
+
+    /// <summary>p itself, or while a pass is recorded its per-sample view for rows <paramref name="row0"/>… (buffers stay shared).</summary>
+    Tensor Read(Tensor p, long rows, long row0)
+    {
+        if (_pass is null || !p.requires_grad) return p;
+        var view = p.unsqueeze(0).expand([rows, .. p.shape]);
+        _pass.Add(new SampledParameter(p, view, row0));
+        return view;
+    }
+
+    /// <summary>Opens the recording of one pass of <paramref name="rows"/> samples (a no-op without a capture or inside another pass).</summary>
+    Pass BeginPass(long rows) => new(this, _capture is not null && _pass is null ? rows : -1);
+
+    readonly struct Pass : IDisposable
+    {
+        readonly GaussianField _owner;
+        readonly long _rows;
+        public Pass(GaussianField owner, long rows)
+        {
+            _owner = owner;
+            _rows = rows;
+            if (rows >= 0) owner._pass = [];
+        }
+        public bool Recording => _rows >= 0;
+        public void Dispose()
+        {
+            if (!Recording) return;
+            var sampled = _owner._pass!;
+            _owner._pass = null;
+            _owner._capture!.Passes.Add(new CapturedPass([], []) { Sampled = sampled, Samples = _rows });
+        }
+    }
+
+    /// <summary>y_i = W_i h_i (+ b_i) with per-sample weights W (rows × out × in); h rows × in, or 1 × in for a constant block.</summary>
+    static Tensor PerSampleLinear(Tensor h, Tensor weight, Tensor? bias)
+    {
+        var y = (weight * h.unsqueeze(1)).sum(dim: 2);
+        return bias is null ? y : y + bias;
+    }
 
     /// <summary>Copies a diagonal model's μ, σ, weights and head into this full-covariance one (shear stays 0).</summary>
     public void InitialiseFrom(GaussianField diagonal)

@@ -23,12 +23,14 @@ public sealed partial class GaussianField : IJetModel
         if (_full) throw new PinnException("training.derivatives: jets need diagonal covariance; use autograd (or auto) with covariance: full") { Key = "training.derivatives" };
         var x = Normalise(points.detach());
         long n = x.shape[0];
+        using var pass = BeginPass(n);
         var blocks = new Dictionary<MultiIndex, List<Tensor>>();
         var bins = _o.Cutoff is { } c ? GaussianBins.Build(Means, LogScales, c, _o.CutoffQuantile) : null;
+        if (bins is not null) _capture?.Refuse("PIG's cut-off evaluation (Gaussians gathered per point)");
         for (long s = 0; s < n; s += _o.ChunkSize)
         {
             var xc = n <= _o.ChunkSize ? x : x[TensorIndex.Slice(s, Math.Min(n, s + _o.ChunkSize))];
-            foreach (var (alpha, t) in EmbedJetChunk(xc, set, bins))
+            foreach (var (alpha, t) in EmbedJetChunk(xc, set, bins, s))
             {
                 if (!blocks.TryGetValue(alpha, out var list)) blocks[alpha] = list = [];
                 list.Add(t);
@@ -39,14 +41,19 @@ public sealed partial class GaussianField : IJetModel
         for (int i = 0; i < _head.Count; i++)
         {
             var layer = (Linear)_head[i];
-            h = h.Linear(layer.weight!, layer.bias);
+            if (pass.Recording)
+            {
+                var (w, b) = (Read(layer.weight!, n, 0), layer.bias is { } lb ? Read(lb, n, 0) : null);
+                h = h.Map((alpha, t) => PerSampleLinear(t, w, alpha == MultiIndex.Zero ? b : null));
+            }
+            else h = h.Linear(layer.weight!, layer.bias);
             if (i < _head.Count - 1) h = h.Apply(act);
         }
         return h;
     }
 
     /// <summary>∂^α FE for every α of the set on one chunk of normalised points (dense or cut-off sum).</summary>
-    IEnumerable<(MultiIndex, Tensor)> EmbedJetChunk(Tensor x, IReadOnlyList<MultiIndex> set, GaussianBins? bins)
+    IEnumerable<(MultiIndex, Tensor)> EmbedJetChunk(Tensor x, IReadOnlyList<MultiIndex> set, GaussianBins? bins, long row0)
     {
         int d = InputDim;
         long p = x.shape[0];
@@ -56,13 +63,14 @@ public sealed partial class GaussianField : IJetModel
         Func<Tensor, Tensor> reduce;
         if (bins is null)
         {
-            var invAll = (-LogScales).exp();
+            var invAll = (-Read(LogScales, p, row0)).exp();
+            var means = Read(Means, p, row0);
             for (int j = 0; j < d; j++)
             {
-                inv[j] = invAll[TensorIndex.Colon, j];
-                z[j] = (x[TensorIndex.Colon, TensorIndex.Slice(j, j + 1)] - Means[TensorIndex.Colon, j]) * inv[j];
+                inv[j] = invAll.select(-1, j);
+                z[j] = (x[TensorIndex.Colon, TensorIndex.Slice(j, j + 1)] - means.select(-1, j)) * inv[j];
             }
-            weighted = Weights;
+            weighted = Read(Weights, p, row0);
             reduce = t => t.view(p, _o.Channels, _o.Count).sum(2);
         }
         else

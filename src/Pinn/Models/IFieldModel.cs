@@ -27,6 +27,13 @@ public interface IFieldModel : IDisposable
     /// </summary>
     IReadOnlyCollection<string> EnforcedConditions => [];
 
+    /// <summary>
+    /// Starts recording what the per-sample Jacobian needs (<see cref="Training.Optimizers.ResidualObjective"/>) for every
+    /// forward pass until the capture is disposed: a tanh network's layer inputs and pre-activations, PIG's per-sample
+    /// parameter views. Null: the model has no such route (the Jacobian is then formed row by row).
+    /// </summary>
+    LayerCapture? BeginCapture() => null;
+
     /// <summary>One line for logs: architecture and size.</summary>
     string Describe();
 

@@ -187,7 +187,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
             FactorizedLinear f => new CapturedLayer(f.Weight.detach(), f.Bias, f.Scale, f.Direction),
             _ => throw new InvalidOperationException(),
         }).ToList();
-        return _capture = new LayerCapture(this, layers);
+        return _capture = new LayerCapture(EndCapture, layers);
     }
 
     /// <summary>The dense layers in the order of a <see cref="CapturedPass"/>: hidden, output, then the modified MLP's encoders.</summary>
@@ -203,7 +203,7 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
         throw new InvalidOperationException("not a layer of this network");
     }
 
-    internal void EndCapture(LayerCapture capture)
+    void EndCapture(LayerCapture capture)
     {
         if (ReferenceEquals(_capture, capture)) _capture = null;
     }
@@ -380,7 +380,20 @@ public sealed class NeuralField : nn.Module<Tensor, Tensor>, IJetModel
 /// the output layer, the modified MLP's two encoders) its input A and its output before the activation z, both K×N×w (stacked jet: z without the
 /// bias, which enters the value block inside the activation) or N×w (plain forward, K = 1: z with the bias; ∂/∂z is the same).
 /// </summary>
-public sealed record CapturedPass(Tensor[] Inputs, Tensor[] PreActivations);
+public sealed record CapturedPass(Tensor[] Inputs, Tensor[] PreActivations)
+{
+    /// <summary>Parameters the pass read through per-sample views (<see cref="SampledParameter"/>; PIG's Gaussians and head).</summary>
+    public IReadOnlyList<SampledParameter> Sampled { get; init; } = [];
+    /// <summary>The pass's sample count where it has no layers to read it from; −1: from the layers' blocks.</summary>
+    public long Samples { get; init; } = -1;
+}
+
+/// <summary>
+/// A parameter p as one pass read it: through <see cref="View"/> = p expanded to rows × p.shape (sample i of the pass, at
+/// <see cref="Row0"/> + i, reads only View[i]), so the backward's gradient with respect to the view holds ∂r_i/∂p row by row —
+/// the per-sample Jacobian columns of p from the same single backward, for any model that routes every use of p through it.
+/// </summary>
+public sealed record SampledParameter(Tensor Parameter, Tensor View, long Row0);
 
 /// <summary>
 /// A dense layer z = A·Wᵀ (+ b) as the per-sample Jacobian sees it: <see cref="Weight"/> is W itself (a parameter) for a
@@ -389,14 +402,14 @@ public sealed record CapturedPass(Tensor[] Inputs, Tensor[] PreActivations);
 /// </summary>
 public sealed record CapturedLayer(Tensor Weight, Tensor? Bias, Tensor? Scale, Tensor? Direction);
 
-/// <summary>The passes recorded while a capture runs (<see cref="NeuralField.BeginCapture"/>); disposing it ends the capture.</summary>
+/// <summary>The passes recorded while a capture runs (<see cref="IFieldModel.BeginCapture"/>); disposing it ends the capture.</summary>
 public sealed class LayerCapture : IDisposable
 {
-    readonly NeuralField _net;
+    readonly Action<LayerCapture> _end;
 
-    internal LayerCapture(NeuralField net, IReadOnlyList<CapturedLayer> layers)
+    internal LayerCapture(Action<LayerCapture> end, IReadOnlyList<CapturedLayer> layers)
     {
-        _net = net;
+        _end = end;
         Layers = layers;
     }
 
@@ -408,7 +421,7 @@ public sealed class LayerCapture : IDisposable
 
     internal void Refuse(string why) => Refused ??= why;
 
-    public void Dispose() => _net.EndCapture(this);
+    public void Dispose() => _end(this);
 }
 
 /// <summary>

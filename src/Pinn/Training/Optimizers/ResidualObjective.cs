@@ -34,7 +34,12 @@ public interface IResidualObjective
 /// parameters' gradient from the same backward must equal the column sums (a guard against a path the capture missed).
 /// </para>
 /// <para>
-/// <b>Generic</b>, the fallback for everything else (PIG and other models, sine activations, autograd derivatives, the
+/// <b>Per-sample views</b>, for PIG (<see cref="GaussianField.BeginCapture"/>): every trainable parameter p is read through a
+/// view p expanded to samples × p.shape, so the same backward's gradient with respect to the view is J's columns of p, row
+/// by row (<see cref="SampledParameter"/>); on jets and on autograd derivatives alike, with the same guard.
+/// </para>
+/// <para>
+/// <b>Generic</b>, the fallback for everything else (PIG with a cut-off and other models, sine activations, autograd derivatives, the
 /// unfused jet path (off the CPU, order above 4), a block whose row count is not its passes' sample count, a failed guard): one <c>autograd.grad</c> VJP per
 /// row on one retained graph — exact for every model and engine, at the cost of N backward passes.
 /// <see cref="FastJacobians"/>, <see cref="GenericJacobians"/> and <see cref="FallbackReason"/> say which was taken.
@@ -78,7 +83,7 @@ public sealed class ResidualObjective : IResidualObjective
 
     static Tensor Stack(IReadOnlyList<Tensor> blocks) => blocks.Count == 1 ? blocks[0] : cat(blocks.ToList(), 0);
 
-    /// <summary>Whether the per-sample fast path can apply to this model (a tanh NeuralField, bare or under hard constraints) when jets are used.</summary>
+    /// <summary>Whether a tanh network's per-sample fast path can apply to this model (bare or under hard constraints) when jets are used.</summary>
     public static bool HasFastJacobian(IFieldModel model) => Network(model) is { CanCarryOperators: true };
 
     static NeuralField? Network(IFieldModel? model) => model switch
@@ -96,7 +101,7 @@ public sealed class ResidualObjective : IResidualObjective
         LayerCapture? capture = null;
         try
         {
-            if (jacobian) capture = Network(_model)?.BeginCapture();
+            if (jacobian) capture = _model?.BeginCapture();
             blocks = _blocks();
         }
         finally { capture?.Dispose(); } // ends the recording; the recorded tensors stay in this scope
@@ -105,8 +110,8 @@ public sealed class ResidualObjective : IResidualObjective
         var values = r.detach().clone();
         if (!jacobian) return (values.MoveToOuterDisposeScope(), null);
         long n = r.shape[0];
-        var rows = zeros(n, Count, dtype: ScalarType.Float64, device: r.device);
-        string? why = capture is null ? (_model is null ? "no model given" : $"not a tanh NeuralField ({_model.Describe()})") : PerSample(capture, blocks, rows);
+        var rows = JacobianStorage(n, r.device);
+        string? why = capture is null ? (_model is null ? "no model given" : $"no per-sample capture for {_model.Describe()} (a tanh network or PIG has one)") : PerSample(capture, blocks, rows);
         if (why is null)
         {
             FastJacobians++;
@@ -133,6 +138,31 @@ public sealed class ResidualObjective : IResidualObjective
             }
         }
         return (values.MoveToOuterDisposeScope(), rows.MoveToOuterDisposeScope());
+    }
+
+    Tensor? _storage, _handed;
+
+    /// <summary>How many times a Jacobian needed new storage (the others reused the last one's).</summary>
+    public int JacobianAllocations { get; private set; }
+
+    /// <summary>
+    /// A zeroed N × P matrix for the next Jacobian: the last one's storage again when its holder has disposed it (LM, TR and
+    /// ENGD dispose J before they linearise again), else a new one. A fresh 100 MiB block is mapped and faulted in page by
+    /// page on every allocation — a third of the assembly time (make bench ARGS="--only lm") — where zeroing a reused one is
+    /// a memset. The returned tensor is a new handle on the storage; the storage lives as long as any handle does.
+    /// </summary>
+    Tensor JacobianStorage(long n, Device device)
+    {
+        bool reusable = _storage is not null && _handed is { IsInvalid: true } && _storage.shape[0] == n
+                        && _storage.device_type == device.type && _storage.device_index == device.index;
+        if (!reusable)
+        {
+            _storage?.Dispose(); // our handle only: a holder still keeps its storage
+            _storage = zeros(n, Count, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope();
+            JacobianAllocations++;
+        }
+        else _storage!.zero_();
+        return _handed = _storage.alias();
     }
 
     /// <summary>Fills <paramref name="rows"/> per sample (OPTIMIZERS.md §9); null when done, else why not (rows then partly written).</summary>
@@ -162,11 +192,16 @@ public sealed class ResidualObjective : IResidualObjective
             foreach (var k in new[] { iw, iS, iv, ib }) if (k >= 0) covered[k] = true;
             layers.Add((iw, iS, iv, ib, layer.Weight.shape[0], layer.Weight.shape[1], layer));
         }
-        if (covered.Contains(false)) return "a trainable parameter outside the network's dense layers";
+        // Parameters read through per-sample views (PIG): their gradients with respect to the views are their J columns.
+        var views = capture.Passes.SelectMany(p => p.Sampled.Select(v => (Pass: p, View: v, Index: IndexOf(v.Parameter)))).ToList();
+        if (views.Any(v => v.Index < 0)) return "a per-sample view of a tensor that is not among the trainable parameters";
+        foreach (var v in views) covered[v.Index] = true;
+        if (covered.Contains(false)) return "a trainable parameter outside the captured layers and views";
         var zs = capture.Passes.SelectMany(p => p.PreActivations).ToList();
         // autograd.grad aborts the process (not catchable) on an input without a graph: check first.
-        if (zs.Any(z => !z.requires_grad) || _parameters.Any(q => !q.requires_grad)) return "a captured pass or a parameter without a graph";
-        var inputs = zs.Concat(_parameters.Cast<Tensor>()).ToList();
+        if (zs.Any(z => !z.requires_grad) || views.Any(v => !v.View.View.requires_grad) || _parameters.Any(q => !q.requires_grad))
+            return "a captured pass or a parameter without a graph";
+        var inputs = zs.Concat(views.Select(v => v.View.View)).Concat(_parameters.Cast<Tensor>()).ToList();
         int perPass = layers.Count;
         long row0 = 0;
         double worst = 0, scale = 0;
@@ -224,10 +259,24 @@ public sealed class ResidualObjective : IResidualObjective
                     Add(ib, bias.sum(dim: 0));
                 }
             }
+            for (int v = 0; v < views.Count; v++)
+            {
+                var g = grads[zs.Count + v];
+                if (g is null || g.IsInvalid) continue; // this block does not read the pass
+                var (pass, view, k) = views[v];
+                if (pass.Samples != nb)
+                {
+                    if (g.abs().max().ToDouble() == 0) continue;
+                    return $"a residual block of {nb} rows reads a pass of {pass.Samples} samples (several components per point?)";
+                }
+                long rowsOfView = g.shape[0], m = _parameters[k].numel();
+                j.narrow(0, view.Row0, rowsOfView).narrow(1, offsets[k], m).add_(g.reshape(rowsOfView, m));
+                Add(k, g.sum(dim: 0));
+            }
             // Guard: Σ_i J_i must be the parameters' gradient of Σ r̃_b from the same backward (checked after the last block).
             for (int k = 0; k < _parameters.Count; k++)
             {
-                var g = grads[zs.Count + k];
+                var g = grads[zs.Count + views.Count + k];
                 bool defined = g is not null && !g.IsInvalid;
                 if (defined) scale = Math.Max(scale, g!.abs().max().ToDouble());
                 if (sums[k] is { } sum) worst = Math.Max(worst, (defined ? sum - g!.reshape(sum.shape) : sum).abs().max().ToDouble());
