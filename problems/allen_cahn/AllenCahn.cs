@@ -25,7 +25,7 @@ public sealed class AllenCahn : Problem
         Initial(u == Pow(x, 2) * Cos(Pi * x));
         Periodic("x", u, Dx(u));
         Reference = new SpectralReference(
-            p => Etdrk4Solver.AllenCahn(diffusion: p.ParameterValues["d"], reaction: p.ParameterValues["r"], points: 512),
+            p => Etdrk4Solver.AllenCahn(diffusion: p.ReferenceParameterValues["d"], reaction: p.ReferenceParameterValues["r"], points: 512),
             x0 => x0 * x0 * Math.Cos(Math.PI * x0), dt: 1e-4,
             description: "Fourier spectral ETDRK4, 512 modes");
     }

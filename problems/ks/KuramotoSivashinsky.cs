@@ -26,7 +26,7 @@ public sealed class KuramotoSivashinsky : Problem
         Initial(u == -Sin(Pi * x));
         Periodic("x", u, Dx(u));
         Reference = new SpectralReference(
-            p => Etdrk4Solver.KuramotoSivashinsky(p.ParameterValues["alpha"], p.ParameterValues["beta"], p.ParameterValues["gamma"], points: 512),
+            p => Etdrk4Solver.KuramotoSivashinsky(p.ReferenceParameterValues["alpha"], p.ReferenceParameterValues["beta"], p.ReferenceParameterValues["gamma"], points: 512),
             x0 => -Math.Sin(Math.PI * x0), dt: 1e-4,
             description: "Fourier spectral ETDRK4, 512 modes");
     }

@@ -39,7 +39,7 @@ public sealed class NonlinearDiffusion : Problem
                      + 0.3 * Exp(-20 * (Pow(x, 2) + Pow(y + 0.5, 2))));
         Dirichlet(Region.Boundary, u == 0);
         Reference = new NonlinearDiffusionReference(
-            p => new NonlinearDiffusionSolver(p.ParameterValues["D"], ReferencePoints,
+            p => new NonlinearDiffusionSolver(p.ReferenceParameterValues["D"], ReferencePoints,
                                               p.Domain["x"].Min, p.Domain["x"].Max, p.Domain["y"].Min, p.Domain["y"].Max),
             U0, $"finite differences (D/2)Δ_h(u²) on {ReferencePoints}² nodes, explicit RK4 at the stability step");
     }

@@ -65,6 +65,11 @@ public static class OptimReproduction
             "PIG 4.13e-5; PINN 4.02e-1 (PIG paper)", "≤ 1e-4", "≤ 2e-5", Linear: true),
         new("Klein–Gordon (2+1)-D, PINN", "klein_gordon/klein_gordon_ssbroyden.yaml", 3, 10,
             "PIG 2.76e-3; PINN 3.43e-2 (PIG paper)", "—", "—"),
+        // PIG (per-sample Jacobian by parameter views): TR's SVD + 24 probes per step and ENGD are too slow at N ≈ 2600–3100, P ≈ 2100–2900.
+        new("Helmholtz (1, 4), PIG", "helmholtz2d/helmholtz2d_pig_ssbroyden.yaml", 5, 15,
+            "PIG 4.13e-5 (4 × 800 Gaussians, L-BFGS, PIG paper)", "—", "≤ 2e-5", Only: ["lbfgs", "ssbroyden", "lm"], Linear: true),
+        new("Klein–Gordon (2+1)-D, PIG", "klein_gordon/klein_gordon_pig_ssbroyden.yaml", 5, 15,
+            "PIG 2.76e-3 (4 × 100 Gaussians, Adam 50k, PIG paper)", "—", "≤ 1e-3", Only: ["lbfgs", "ssbroyden", "lm"]),
     ];
 
     /// <summary>Phase steps large enough that the wall time, not the count, ends each run.</summary>

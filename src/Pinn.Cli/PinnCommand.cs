@@ -128,6 +128,7 @@ public static class PinnCommand
             ? $"{res.AdamSteps} Adam + {res.LbfgsSteps} L-BFGS steps"
             : string.Join(" + ", res.Phases.Select(p => $"{p.Steps} {p.Name}")) + " steps";
         stdout.WriteLine($"{outcome.Config.Problem.Name}: {err}; {steps} in {res.Seconds:F1} s{rec}; results in {outcome.Directory}");
+        if (res.Identified is { Count: > 0 } identified) stdout.WriteLine($"  identified: {string.Join(", ", identified.Select(p => p.Describe()))}");
         switch (res.Status)
         {
             case "completed":

@@ -107,7 +107,8 @@ public static class RunConfigLoader
             foreach (var (k, v) in ps.Node.Children)
             {
                 var key = ((YamlScalarNode)k).Value!;
-                try { problem.SetParameter(key, ps.ToDouble(v, $"problem.parameters.{key}")); }
+                var declared = problem.Parameters.FirstOrDefault(q => q.Name == key);
+                try { problem.SetParameter(declared is null ? new ProblemParameter(key, 0) : YamlProblem.ReadParameter(ps, key, v, declared)); }
                 catch (PinnException e) when (e.File is null) { throw doc.Error(k, e.Message); }
             }
         }
@@ -130,7 +131,17 @@ public static class RunConfigLoader
         if (p.ParameterNames.Count > 0)
         {
             var ps = new YamlMappingNode();
-            foreach (var n in p.ParameterNames) ps.Add(n, Section.Format(p.ParameterValues[n]));
+            foreach (var q in p.Parameters)
+            {
+                if (!q.Trainable && q.Truth is null) { ps.Add(q.Name, Section.Format(q.Value)); continue; }
+                var spec = new YamlMappingNode { { "value", Section.Format(q.Value) }, { "trainable", q.Trainable ? "true" : "false" } };
+                if (q.Lower is not null || q.Upper is not null)
+                    spec.Add("bounds", new YamlSequenceNode(new YamlScalarNode(q.Lower is { } lo ? Section.Format(lo) : "null"),
+                                                            new YamlScalarNode(q.Upper is { } hi ? Section.Format(hi) : "null")) { Style = YamlDotNet.Core.Events.SequenceStyle.Flow });
+                if (q.Truth is { } t) spec.Add("truth", Section.Format(t));
+                spec.Style = YamlDotNet.Core.Events.MappingStyle.Flow;
+                ps.Add(q.Name, spec);
+            }
             node.Add("parameters", ps);
         }
         return node;

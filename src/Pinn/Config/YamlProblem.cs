@@ -60,7 +60,8 @@ public sealed class YamlProblem : Problem
             foreach (var (k, v) in ps.Node.Children)
             {
                 var key = s.Scalar(k, "problem.parameters");
-                p.Parameter(key, ps.ToDouble(v, $"problem.parameters.{key}"));
+                var spec = ReadParameter(ps, key, v, null);
+                Guard(doc, k, () => p.Parameter(spec));
             }
         Guard(doc, s.Node, () => _ = p.Domain);
         var symbols = Guard(doc, s.Node, () => p.Symbols);
@@ -205,4 +206,38 @@ public sealed class YamlProblem : Problem
     }
 
     static void Guard(YamlDoc doc, YamlNode node, Action f) => Guard(doc, node, () => { f(); return 0; });
+
+    /// <summary>
+    /// One entry of <c>parameters:</c> — a number (<c>nu: 0.01/pi</c>) or a mapping
+    /// <c>{value: 0.05, trainable: true, bounds: [0, 1], truth: 0.00318}</c> (a bound may be <c>null</c>: one-sided).
+    /// <paramref name="declared"/>: the built-in problem's parameter being overridden (its settings are the defaults).
+    /// </summary>
+    public static ProblemParameter ReadParameter(Section parameters, string name, YamlNode node, ProblemParameter? declared)
+    {
+        string where = $"{parameters.Path}.{name}";
+        if (node is not YamlMappingNode)
+            return (declared ?? new ProblemParameter(name, 0)) with { Value = parameters.ToDouble(node, where) };
+        var s = parameters.SubSection(name)!;
+        var doc = parameters.Doc;
+        var valueNode = s.Raw("value");
+        if (valueNode is null && declared is null) throw doc.Error(node, $"{where}: give its starting value, e.g. {{value: 0.05, trainable: true}}");
+        double value = valueNode is null ? declared!.Value : s.ToDouble(valueNode, $"{where}.value");
+        bool trainable = s.Raw("trainable") is null ? declared?.Trainable ?? false : s.Bool("trainable", false);
+        double? lower = declared?.Lower, upper = declared?.Upper, truth = declared?.Truth;
+        if (s.Raw("bounds") is { } b)
+        {
+            if (b is not YamlSequenceNode { Children.Count: 2 } pair)
+                throw doc.Error(b, $"{where}.bounds: expected [lower, upper] (null or inf for an open side), e.g. [0, 1] or [0, null]");
+            double? Bound(YamlNode n)
+            {
+                if (n is YamlScalarNode { Value: null or "" or "null" or "~" or "inf" or "-inf" }) return null;
+                double x = s.ToDouble(n, $"{where}.bounds");
+                return double.IsInfinity(x) ? null : x;
+            }
+            (lower, upper) = (Bound(pair.Children[0]), Bound(pair.Children[1]));
+        }
+        if (s.Raw("truth") is { } t) truth = s.ToDouble(t, $"{where}.truth");
+        s.Done();
+        return new ProblemParameter(name, value, trainable, lower, upper, truth);
+    }
 }

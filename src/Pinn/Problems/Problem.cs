@@ -8,6 +8,17 @@ namespace Pinn.Problems;
 public sealed record ResidualEquation(string Name, Equation Equation);
 
 /// <summary>
+/// A named problem parameter. A trainable one is optimised with the model from <see cref="Value"/> (inverse problems,
+/// eigenvalues), inside (<see cref="Lower"/>, <see cref="Upper"/>) when given (by reparametrisation, Training.ProblemParameters);
+/// <see cref="Truth"/>, when known, is what its error is measured against and what references are computed with.
+/// </summary>
+public sealed record ProblemParameter(string Name, double Value, bool Trainable = false, double? Lower = null, double? Upper = null, double? Truth = null)
+{
+    /// <summary>The value a reference solution uses: the truth when known, else the declared value.</summary>
+    public double ReferenceValue => Truth ?? Value;
+}
+
+/// <summary>
 /// What is being solved: coordinates and their ranges, unknown fields, named parameters, residual
 /// equations, initial/boundary conditions and a reference to measure against. A subclass declares
 /// these in its constructor with the protected builders; a YAML file does the same through
@@ -20,6 +31,7 @@ public abstract class Problem
     readonly List<string> _fields = [];
     readonly Dictionary<string, double> _parameters = [];
     readonly List<string> _parameterOrder = [];
+    readonly Dictionary<string, ProblemParameter> _specs = [];
     readonly List<ResidualEquation> _equations = [];
     readonly List<Condition> _conditions = [];
     readonly Dictionary<string, Expr> _exact = [];
@@ -33,7 +45,15 @@ public abstract class Problem
     public IReadOnlyList<ResidualEquation> Equations => _equations;
     public IReadOnlyList<Condition> Conditions => _conditions;
     public IReadOnlyList<string> ParameterNames => _parameterOrder;
+    /// <summary>The declared values (a trainable parameter's starting value).</summary>
     public IReadOnlyDictionary<string, double> ParameterValues => _parameters;
+    /// <summary>Every parameter in declaration order, with whether it is trained, its bounds and its true value.</summary>
+    public IReadOnlyList<ProblemParameter> Parameters => _parameterOrder.Select(n => _specs[n]).ToList();
+    public IReadOnlyList<ProblemParameter> TrainableParameters => Parameters.Where(p => p.Trainable).ToList();
+    /// <summary>The values references are computed with: a trainable parameter's truth when given (else its declared value).</summary>
+    public IReadOnlyDictionary<string, double> ReferenceParameterValues => _parameterOrder.ToDictionary(n => n, n => _specs[n].ReferenceValue);
+    /// <summary>The values of the parameters that are not trained: what may be baked into operators and constraints.</summary>
+    public IReadOnlyDictionary<string, double> FixedParameterValues => _parameterOrder.Where(n => !_specs[n].Trainable).ToDictionary(n => n, n => _parameters[n]);
 
     /// <summary>Exact solutions per field, when known (they also serve as the reference).</summary>
     public IReadOnlyDictionary<string, Expr> ExactSolution => _exact;
@@ -70,11 +90,27 @@ public abstract class Problem
         return Sym.Field(name);
     }
 
-    protected internal Parameter Parameter(string name, double value)
+    protected internal Parameter Parameter(string name, double value) => Parameter(new ProblemParameter(name, value));
+
+    /// <summary>A parameter with its training settings, e.g. <c>Parameter(new("nu", 0.05, Trainable: true, Lower: 0, Truth: 0.01 / Math.PI))</c>.</summary>
+    protected internal Parameter Parameter(ProblemParameter spec)
     {
-        if (!_parameters.ContainsKey(name)) _parameterOrder.Add(name);
-        _parameters[name] = value;
-        return Sym.Param(name);
+        CheckSpec(spec);
+        if (!_parameters.ContainsKey(spec.Name)) _parameterOrder.Add(spec.Name);
+        _parameters[spec.Name] = spec.Value;
+        _specs[spec.Name] = spec;
+        return Sym.Param(spec.Name);
+    }
+
+    void CheckSpec(ProblemParameter p)
+    {
+        string where = $"problem '{Name}', parameter '{p.Name}'";
+        if (!double.IsFinite(p.Value)) throw new PinnException($"{where}: value {p.Value} is not a finite number");
+        if (p.Lower is { } lo && p.Upper is { } hi && !(lo < hi)) throw new PinnException($"{where}: bounds [{lo}, {hi}] are empty (lower must be below upper)");
+        if (p.Lower is { } l && !(p.Value > l) || p.Upper is { } u && !(p.Value < u))
+            throw new PinnException($"{where}: the starting value {p.Value} must lie strictly inside the bounds [{p.Lower?.ToString() ?? "-inf"}, {p.Upper?.ToString() ?? "inf"}] " +
+                                    "(they are kept by reparametrisation, which cannot reach the bounds themselves)");
+        if (!p.Trainable && (p.Lower is not null || p.Upper is not null)) throw new PinnException($"{where}: bounds are for trainable parameters (add trainable: true)");
     }
 
     /// <summary>A residual equation; named pde, pde2, … unless a name is given.</summary>
@@ -127,7 +163,16 @@ public abstract class Problem
         if (!_parameters.ContainsKey(name))
             throw new PinnException($"problem '{Name}' has no parameter '{name}'" +
                                     (_parameterOrder.Count > 0 ? $" (parameters: {string.Join(", ", _parameterOrder)})" : " (it has no parameters)"));
-        _parameters[name] = value;
+        SetParameter(_specs[name] with { Value = value });
+    }
+
+    /// <summary>Overrides a declared parameter's value and training settings (from a config).</summary>
+    public void SetParameter(ProblemParameter spec)
+    {
+        if (!_parameters.ContainsKey(spec.Name)) SetParameter(spec.Name, spec.Value); // the error naming the parameters
+        CheckSpec(spec);
+        _parameters[spec.Name] = spec.Value;
+        _specs[spec.Name] = spec;
     }
 
     IEnumerable<string> ConditionNames => _conditions.Select(c => c.Name);
@@ -192,6 +237,11 @@ public abstract class Problem
             }
             if (c is PeriodicCondition pc) Domain.IndexOf(pc.Axis);
         }
+        var used = _equations.SelectMany(e => e.Equation.Residual.Descendants()).Concat(_conditions.SelectMany(c => c.Expressions.SelectMany(x => x.Descendants())))
+                             .OfType<Parameter>().Select(p => p.Name).ToHashSet();
+        foreach (var p in TrainableParameters)
+            if (!used.Contains(p.Name))
+                throw new PinnException($"problem '{Name}': trainable parameter '{p.Name}' is used in no equation or condition, so nothing can identify it");
         foreach (var (field, e) in _exact)
         {
             if (!_fields.Contains(field)) throw new PinnException($"problem '{Name}': exact solution for unknown field '{field}'");
@@ -209,7 +259,7 @@ public abstract class Problem
         w.AppendLine($"  domain:     {Domain}");
         w.AppendLine($"  fields:     {string.Join(", ", _fields)}");
         if (_parameterOrder.Count > 0)
-            w.AppendLine($"  parameters: {string.Join(", ", _parameterOrder.Select(p => $"{p} = {_parameters[p]:R}"))}");
+            w.AppendLine($"  parameters: {string.Join(", ", _parameterOrder.Select(p => $"{p} = {_parameters[p]:R}" + (_specs[p].Trainable ? " (trained)" : "")))}");
         w.AppendLine("  equations:");
         foreach (var e in _equations) w.AppendLine($"    {e.Name}: {e.Equation}");
         if (_conditions.Count > 0)

@@ -19,7 +19,7 @@ public sealed class TimeWindowProblem : Problem
         foreach (var a in domain.SpatialAxes) Space(a.Name, a.Min, a.Max);
         Time(t0, t1, domain.TimeAxis);
         foreach (var f in source.Fields) Field(f);
-        foreach (var p in source.ParameterNames) Parameter(p, source.ParameterValues[p]);
+        foreach (var p in source.Parameters) Parameter(p);
         foreach (var eq in source.Equations) Equation(eq.Equation, eq.Name);
         foreach (var c in source.Conditions)
             if (keepInitialConditions || c.Kind != ConditionKind.Initial) AddCondition(c);

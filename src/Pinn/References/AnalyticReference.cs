@@ -16,7 +16,7 @@ public sealed class AnalyticReference(IReadOnlyDictionary<string, Expr> exact) :
     public override double[,] Evaluate(Problem problem, double[,] points)
     {
         using var scope = NewDisposeScope();
-        var provider = new ExactSolutionProvider(problem.Domain.CoordinateNames, Exact, problem.ParameterValues,
+        var provider = new ExactSolutionProvider(problem.Domain.CoordinateNames, Exact, problem.ReferenceParameterValues,
                                                  ExactSolutionProvider.ToTensor(points));
         var values = new double[points.GetLength(0), problem.Fields.Count];
         for (int k = 0; k < problem.Fields.Count; k++)

@@ -12,7 +12,7 @@ public sealed class BurgersReference(string nuParameter = "nu", string x = "x", 
 
     public override double[,] Evaluate(Problem problem, double[,] points)
     {
-        if (!problem.ParameterValues.TryGetValue(nuParameter, out var nu))
+        if (!problem.ReferenceParameterValues.TryGetValue(nuParameter, out var nu))
             throw new PinnException($"problem '{problem.Name}': the Burgers reference needs a parameter '{nuParameter}'");
         int ix = problem.Domain.IndexOf(x), it = problem.Domain.IndexOf(t), n = points.GetLength(0);
         var xs = new double[n];

@@ -151,6 +151,13 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
                 ["stop"] = p.Stop,
                 ["seconds"] = p.Seconds,
             }).ToArray()),
+            ["parameters"] = r.Identified is null ? null : new JsonObject(r.Identified.Select(p => KeyValuePair.Create(p.Name, (JsonNode?)new JsonObject
+            {
+                ["value"] = p.Value,
+                ["initial"] = p.Initial,
+                ["truth"] = p.Truth,
+                ["relative_error"] = p.RelativeError,
+            }))),
             ["wall_seconds"] = r.Seconds,
             ["model"] = r.ModelDescription,
             ["parameter_count"] = r.ParameterCount,

@@ -32,6 +32,8 @@ public sealed record TrainerState
     public int Seed { get; init; }
     /// <summary>Loss weights at this point (they change under gradient-norm balancing).</summary>
     public IReadOnlyDictionary<string, double>? Weights { get; init; }
+    /// <summary>The trainable problem parameters' raw values θ (<see cref="ProblemParameters"/>; JSON doubles round-trip exactly).</summary>
+    public IReadOnlyDictionary<string, double>? ProblemParameters { get; init; }
 }
 
 /// <summary>

@@ -60,7 +60,7 @@ public static class DerivativeEngine
         var needed = expressions.SelectMany(e => e.Descendants()).OfType<FieldDerivative>().Distinct().ToList();
         foreach (var field in problem.Fields)
         {
-            if (LinearPart.Find(expressions, field, problem.ParameterValues) is not { } op) continue;
+            if (LinearPart.Find(expressions, field, problem.FixedParameterValues) is not { } op) continue;
             int without = MultiIndex.Closure(needed.Select(Index).Append(MultiIndex.Zero)).Count;
             var rest = needed.Where(d => !op.Members.Contains(d)).Select(Index).Append(MultiIndex.Zero);
             int with = JetFieldProvider.SetWithOperator(rest, op.Members.Select(Index)).Count + 1;

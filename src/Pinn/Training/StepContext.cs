@@ -9,9 +9,11 @@ namespace Pinn.Training;
 /// One optimisation step's view of the model: one forward pass and one derivative cache per batch of
 /// points, shared by every loss term that uses that batch. Lives inside the step's dispose scope.
 /// </summary>
+/// <param name="parameterAt">A parameter's value as read at a batch of that many points (a trainable one's per-sample view
+/// while a Jacobian is captured: <see cref="ProblemParameters.ValueAt"/>); default: <paramref name="parameter"/>.</param>
 public sealed class StepContext(IFieldModel model, IReadOnlyList<string> coordinates, IReadOnlyList<string> fields,
                                 Func<string, Tensor> parameter, IReadOnlyList<MultiIndex>? jetSet = null,
-                                Func<Tensor, LinearOperator?>? linearAt = null)
+                                Func<Tensor, LinearOperator?>? linearAt = null, Func<string, long, Tensor>? parameterAt = null)
 {
     readonly Dictionary<Tensor, TensorEvaluator> _evaluators = new(ReferenceEqualityComparer.Instance);
     readonly Dictionary<object, object> _shared = new(ReferenceEqualityComparer.Instance);
@@ -36,9 +38,11 @@ public sealed class StepContext(IFieldModel model, IReadOnlyList<string> coordin
     public TensorEvaluator At(Tensor points)
     {
         if (_evaluators.TryGetValue(points, out var ev)) return ev;
+        long rows = points.shape[0];
+        Func<string, Tensor> read = parameterAt is null ? parameter : name => parameterAt(name, rows);
         IFieldProvider provider = jetSet is not null && model is IJetModel net
-            ? new JetFieldProvider(net, points, jetSet, coordinates, fields, parameter, linearAt?.Invoke(points))
-            : new AutogradFieldProvider(points, model.Forward(points), coordinates, fields, parameter);
+            ? new JetFieldProvider(net, points, jetSet, coordinates, fields, read, linearAt?.Invoke(points))
+            : new AutogradFieldProvider(points, model.Forward(points), coordinates, fields, read);
         ev = new TensorEvaluator(provider);
         _evaluators[points] = ev;
         return ev;

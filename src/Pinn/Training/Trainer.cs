@@ -6,6 +6,7 @@ using Pinn.Reporting;
 using Pinn.Training.Phases;
 using TorchSharp;
 using static TorchSharp.torch;
+using TorchParameter = TorchSharp.Modules.Parameter;
 
 namespace Pinn.Training;
 
@@ -28,9 +29,22 @@ public interface ITrainingObserver
 
 /// <param name="AdamSteps">Adam steps over all Adam phases; <paramref name="LbfgsSteps"/> likewise.</param>
 /// <param name="Phases">How each phase ended, in order (null where no single trainer ran: time marching).</param>
+/// <param name="Identified">The trainable problem parameters' final values (inverse problems, eigenvalues); null: none.</param>
 public sealed record TrainingResult(int AdamSteps, int LbfgsSteps, double Seconds, double FinalLoss,
                                     string Status, ErrorReport? Error, string ModelDescription, long ParameterCount,
-                                    int Recoveries = 0, IReadOnlyList<PhaseResult>? Phases = null);
+                                    int Recoveries = 0, IReadOnlyList<PhaseResult>? Phases = null,
+                                    IReadOnlyList<IdentifiedParameter>? Identified = null);
+
+/// <summary>A trainable problem parameter at the end of training, against its starting value and (when given) its truth.</summary>
+public sealed record IdentifiedParameter(string Name, double Value, double Initial, double? Truth)
+{
+    /// <summary>|value − truth| / |truth| (absolute error when the truth is 0); null without a truth.</summary>
+    public double? RelativeError => Truth is not { } t ? null : t == 0 ? Math.Abs(Value) : Math.Abs(Value - t) / Math.Abs(t);
+
+    public string Describe() => Truth is { } t
+        ? FormattableString.Invariant($"{Name} = {Value:G6} (truth {t:G6}, rel. error {RelativeError:G3})")
+        : FormattableString.Invariant($"{Name} = {Value:G6} (from {Initial:G6})");
+}
 
 /// <summary>
 /// Minimises Σ_k λ_k L_k over the model's parameters by a sequence of optimiser phases
@@ -49,7 +63,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
     readonly ScalarType _dtype;
     readonly Device _device;
     readonly List<PointSet> _sets = [];
-    readonly Dictionary<string, Tensor> _parameters = [];
+    readonly ProblemParameters _parameters;
     readonly Func<Tensor, Tensor>? _initialData;
 
     public Trainer(Problem problem, IFieldModel model, TrainingOptions options, ScalarType dtype, Device device,
@@ -68,8 +82,10 @@ public sealed class Trainer : IDisposable, IPhaseHost
         _observer = observer;
         foreach (var (k, n) in options.Batch.Where(kv => kv.Value <= 0))
             throw new PinnException($"training.batch.{k}: a batch needs at least 1 point, got {n}") { Key = $"training.batch.{k}" };
-        foreach (var (name, value) in problem.ParameterValues)
-            _parameters[name] = tensor(value, dtype: dtype, device: device);
+        _parameters = new ProblemParameters(problem, dtype, device);
+        if (_parameters.Trainable.Count > 0 && model is IModelLoss)
+            throw new PinnException($"problem.parameters: trainable parameters ({string.Join(", ", _parameters.TrainableSpecs.Select(p => p.Name))}) " +
+                                    "are not supported with the GP model yet; use a PINN or PIG model") { Key = "problem.parameters" };
         Terms = model is IModelLoss own ? own.CreateTerms(problem, options) : BuildTerms();
         if (model is not IModelLoss) CheckKeys("training.batch", options.Batch.Keys); // a GP has its grid, not batches
         CheckKeys("training.weights", options.Weights.Keys);
@@ -176,7 +192,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
         _recoveries = state.Recoveries;
         if (resume is not null)
         {
-            resume.Restore(_model);
+            Restore(resume);
             ReplayDraws(state.Draws ?? 0);
         }
 
@@ -201,7 +217,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
                 throw new PinnException($"the checkpoint stopped in phase {index} ({state.Phase}), but the config's phase {index} is {spec.Name}: " +
                                         "resume with the training.phases the run was started with");
             using var phase = TrainingPhases.Create(spec, this);
-            if (!(here && state.OptimizerPhase == index && resume!.Restore(_model, phase.Begin))) phase.Begin(null);
+            if (!(here && state.OptimizerPhase == index && Restore(resume!, phase.Begin))) phase.Begin(null);
 
             var outcome = RunPhase(phase, index, start, began, run);
             (status, lastLoss) = (outcome.Status, outcome.Loss);
@@ -225,7 +241,8 @@ public sealed class Trainer : IDisposable, IPhaseHost
             catch (Exception) when (status != "completed") { /* a broken model may not evaluate; keep the last error */ }
         }
         if (double.IsNaN(lastLoss) && status == "completed") lastLoss = CurrentLoss();
-        return new TrainingResult(adamSteps, lbfgsSteps, run.Elapsed(), lastLoss, status, lastError, _model.Describe(), _model.ParameterCount, _recoveries, results);
+        return new TrainingResult(adamSteps, lbfgsSteps, run.Elapsed(), lastLoss, status, lastError, _model.Describe(), _model.ParameterCount, _recoveries, results,
+                                  Identified());
     }
 
     static string NameAt(IReadOnlyList<PhaseOptions> plan, int index) => index < plan.Count ? plan[index].Name : "done";
@@ -286,7 +303,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
         TrainerState Common() => initial with
         {
             Seconds = Elapsed(), LearningRateScale = owner._lrScale, Recoveries = owner._recoveries, Draws = owner._draws,
-            Weights = owner.Terms.ToDictionary(t => t.Name, t => t.Weight), Completed = completed.ToList(),
+            Weights = owner.Terms.ToDictionary(t => t.Name, t => t.Weight), Completed = completed.ToList(), ProblemParameters = owner._parameters.Raw(),
         };
     }
 
@@ -322,11 +339,11 @@ public sealed class Trainer : IDisposable, IPhaseHost
                 // Divergence recovery: back to the last good state with half the learning rate.
                 if (++failures > _options.MaxRecoveries)
                 {
-                    lastGood.Restore(_model, phase.LoadState); // leave the model at its last good state for the results
+                    Restore(lastGood, phase.LoadState); // leave the model at its last good state for the results
                     return new($"diverged at step {offset + position} (loss {it.Loss}) after {failures - 1} recoveries; try a smaller learning rate",
                                k, it.Loss, lastError, null);
                 }
-                lastGood.Restore(_model, phase.LoadState);
+                Restore(lastGood, phase.LoadState);
                 _lrScale *= 0.5;
                 _recoveries++;
                 _observer?.OnMessage($"step {offset + position}: loss {it.Loss}; restored step {offset + lastGood.State.Step} and halved the learning rate (×{_lrScale})");
@@ -339,7 +356,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
                 bool eval = _comparison is not null && _options.EvalEvery > 0 && (position % _options.EvalEvery == 0 || final || it.Stop is not null);
                 if (eval) lastError = _comparison!.Measure(_model, _dtype, _device);
                 _observer?.OnLog(new LogEntry(spec.Name, offset + position, run.Elapsed(), it.LearningRate, it.Loss,
-                                              it.Terms ?? new Dictionary<string, double>(), eval ? lastError : null, it.Diagnostics));
+                                              it.Terms ?? new Dictionary<string, double>(), eval ? lastError : null, WithParameters(it.Diagnostics)));
             }
             if (it.Stop is not null) return new("completed", k + 1, it.Loss, lastError, it.Stop);
             int next = k + 1;
@@ -388,6 +405,30 @@ public sealed class Trainer : IDisposable, IPhaseHost
         }
     }
 
+    /// <summary>The trainable problem parameters now (null when there are none).</summary>
+    public IReadOnlyList<IdentifiedParameter>? Identified()
+    {
+        if (_parameters.Trainable.Count == 0) return null;
+        var specs = _parameters.TrainableSpecs;
+        return _parameters.Current().Select((c, i) => new IdentifiedParameter(c.Name, c.Value, specs[i].Value, specs[i].Truth)).ToList();
+    }
+
+    /// <summary>Log diagnostics with the trainable parameters' values added (log.csv columns param_NAME).</summary>
+    IReadOnlyDictionary<string, double>? WithParameters(IReadOnlyDictionary<string, double>? diagnostics)
+    {
+        if (_parameters.Trainable.Count == 0) return diagnostics;
+        var d = diagnostics is null ? new Dictionary<string, double>() : new Dictionary<string, double>(diagnostics);
+        foreach (var (name, value) in _parameters.Current()) d[$"param_{name}"] = value;
+        return d;
+    }
+
+    /// <summary>The model's and the trainable problem parameters' values from <paramref name="c"/> (and the optimiser's, as <see cref="Checkpoint.Restore"/>).</summary>
+    bool Restore(Checkpoint c, Action<BinaryReader>? optimizer = null)
+    {
+        if (_parameters.Trainable.Count > 0) _parameters.Load(c.State.ProblemParameters);
+        return c.Restore(_model, optimizer);
+    }
+
     void Save(TrainerState state, ITrainingPhase? phase = null)
     {
         if (CheckpointDir is null) return;
@@ -395,7 +436,17 @@ public sealed class Trainer : IDisposable, IPhaseHost
     }
 
     /// <summary>A fresh per-step view of the model (one forward pass and derivative cache per batch).</summary>
-    public StepContext NewContext() => new(_model, _problem.Domain.CoordinateNames, _problem.Fields, name => _parameters[name], JetSet, LinearAt);
+    public StepContext NewContext() => new(_model, _problem.Domain.CoordinateNames, _problem.Fields, _parameters.Value, JetSet, LinearAt, _parameters.ValueAt);
+
+    /// <summary>The problem's parameters, trainable ones included (<see cref="ProblemParameters"/>).</summary>
+    public ProblemParameters ProblemParameters => _parameters;
+
+    /// <summary>Everything the optimisers train: the model's parameters, then the problem's trainable ones.</summary>
+    public IReadOnlyList<TorchParameter> Parameters => [.. _model.TrainableParameters, .. _parameters.Trainable];
+
+    /// <summary>The model's parameter groups and one for the problem's trainable parameters (lr scale 1).</summary>
+    public IReadOnlyList<(IReadOnlyList<TorchParameter> Parameters, double LrScale)> ParameterGroups =>
+        _parameters.Trainable.Count == 0 ? _model.ParameterGroups : [.. _model.ParameterGroups, (_parameters.Trainable, 1.0)];
 
     /// <summary>The derivatives a jet pass must carry (null: use autograd), chosen once from training.derivatives.</summary>
     public IReadOnlyList<Autodiff.MultiIndex>? JetSet => _jetSet ??= DerivativeEngine.JetSet(_options.Derivatives, _model, _problem, _device,
@@ -447,6 +498,6 @@ public sealed class Trainer : IDisposable, IPhaseHost
     public void Dispose()
     {
         foreach (var s in _sets) s.Dispose();
-        foreach (var t in _parameters.Values) t.Dispose();
+        _parameters.Dispose();
     }
 }

@@ -31,8 +31,8 @@ public class PerSampleJacobianTests
             var ctx = host.NewContext();
             return host.Terms.SelectMany(t => t.ScaledResidualBlocks(ctx) ?? throw new Exception(t.Name)).ToList();
         }
-        var fast = new ResidualObjective(model.TrainableParameters, Blocks, model);
-        var generic = new ResidualObjective(model.TrainableParameters, () => cat(Blocks().ToList(), 0));
+        var fast = new ResidualObjective(host.Parameters, Blocks, model, host.ProblemParameters.Capture);
+        var generic = new ResidualObjective(host.Parameters, () => cat(Blocks().ToList(), 0));
         var x = fast.Flatten();
         var (rf, jf) = fast.Evaluate(x, jacobian: true);
         var (rg, jg) = generic.Evaluate(x, jacobian: true);
@@ -69,6 +69,23 @@ public class PerSampleJacobianTests
         fast.FastJacobians.Should().Be(1);
         fast.GenericJacobians.Should().Be(0);
         rows.Should().BeGreaterThanOrEqualTo(24); // all conditions enforced by the hard constraints: the pde rows alone
+        error.Should().BeLessThan(1e-12);
+    }
+
+    /// <summary>Trainable problem parameters (inverse problems) are read through per-sample views too: one J column each.</summary>
+    [Theory]
+    [InlineData("burgers", "jet", "problem.parameters.nu={value: 0.02, trainable: true, bounds: [0, null]}")]             // ν u_xx: no operator block
+    [InlineData("burgers", "autograd", "problem.parameters.nu={value: 0.02, trainable: true, bounds: [0, 1]}")]            // generic route, same columns
+    [InlineData("heat1d", "jet", "problem.parameters.alpha={value: 0.3, trainable: true}")]
+    public void Trainable_problem_parameters_get_exact_Jacobian_columns(string problem, string derivatives, string parameter)
+    {
+        using var scope = NewDisposeScope();
+        var (fast, error, _) = Compare(problem, [.. Mlp, $"training.derivatives={derivatives}", "training.batch={pde: 16, ic: 6, bc: 4}", parameter]);
+        if (derivatives == "jet")
+        {
+            fast.FallbackReason.Should().BeNull();
+            fast.FastJacobians.Should().Be(1);
+        }
         error.Should().BeLessThan(1e-12);
     }
 

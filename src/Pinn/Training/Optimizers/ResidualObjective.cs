@@ -50,6 +50,7 @@ public sealed class ResidualObjective : IResidualObjective
     readonly IReadOnlyList<TorchParameter> _parameters;
     readonly Func<IReadOnlyList<Tensor>> _blocks;
     readonly IFieldModel? _model;
+    readonly Func<LayerCapture, IDisposable>? _captureMore;
     readonly ParameterObjective _flat;
 
     /// <param name="residuals">Builds the 1-D scaled residual vector r̃ from the current parameter values (generic Jacobian only).</param>
@@ -57,8 +58,12 @@ public sealed class ResidualObjective : IResidualObjective
 
     /// <param name="blocks">Builds r̃ as consecutive blocks (<see cref="LossTerm.ScaledResidualBlocks"/>).</param>
     /// <param name="model">The model the parameters belong to: a tanh <see cref="NeuralField"/> gets the per-sample Jacobian; null: generic.</param>
-    public ResidualObjective(IReadOnlyList<TorchParameter> parameters, Func<IReadOnlyList<Tensor>> blocks, IFieldModel? model)
+    /// <param name="captureMore">Adds the other parameters' per-sample views to the model's capture while it runs (the trainable
+    /// problem parameters: <see cref="ProblemParameters.Capture"/>).</param>
+    public ResidualObjective(IReadOnlyList<TorchParameter> parameters, Func<IReadOnlyList<Tensor>> blocks, IFieldModel? model,
+                             Func<LayerCapture, IDisposable>? captureMore = null)
     {
+        _captureMore = captureMore;
         _flat = new ParameterObjective(parameters, () => Stack(blocks()).square().sum()); // checks float64, flattens and assigns
         _parameters = parameters;
         _blocks = blocks;
@@ -99,12 +104,18 @@ public sealed class ResidualObjective : IResidualObjective
         using var scope = NewDisposeScope();
         IReadOnlyList<Tensor> blocks;
         LayerCapture? capture = null;
+        IDisposable? more = null;
         try
         {
             if (jacobian) capture = _model?.BeginCapture();
+            if (capture is not null) more = _captureMore?.Invoke(capture);
             blocks = _blocks();
         }
-        finally { capture?.Dispose(); } // ends the recording; the recorded tensors stay in this scope
+        finally
+        {
+            more?.Dispose();
+            capture?.Dispose(); // ends the recording; the recorded tensors stay in this scope
+        }
         var r = Stack(blocks);
         if (r.ndim != 1) throw new InvalidOperationException($"scaled residuals must be a 1-D vector, got shape [{string.Join(", ", r.shape)}]");
         var values = r.detach().clone();
@@ -202,7 +213,7 @@ public sealed class ResidualObjective : IResidualObjective
         if (zs.Any(z => !z.requires_grad) || views.Any(v => !v.View.View.requires_grad) || _parameters.Any(q => !q.requires_grad))
             return "a captured pass or a parameter without a graph";
         var inputs = zs.Concat(views.Select(v => v.View.View)).Concat(_parameters.Cast<Tensor>()).ToList();
-        int perPass = layers.Count;
+        int perPass = layers.Count; // every layer pass records all layers; view-only passes (PIG, problem parameters) none
         long row0 = 0;
         double worst = 0, scale = 0;
         var sums = new Tensor?[_parameters.Count];
@@ -219,12 +230,14 @@ public sealed class ResidualObjective : IResidualObjective
             // reference cycle that no Dispose breaks: LM kept every Jacobian and Gram matrix it formed (~85 MB per Burgers step).
             using var values = no_grad();
             var j = rows.narrow(0, row0, nb);
-            for (int p = 0; p < capture.Passes.Count; p++)
+            int zi = 0; // index of the pass's first pre-activation in zs
+            foreach (var pass in capture.Passes)
             {
-                var pass = capture.Passes[p];
-                for (int l = 0; l < perPass; l++)
+                int recorded = pass.PreActivations.Length;
+                if (recorded != 0 && recorded != perPass) return "a captured pass that recorded only some of the layers";
+                for (int l = 0; l < recorded; l++)
                 {
-                    var g = grads[p * perPass + l];
+                    var g = grads[zi + l];
                     if (g is null || g.IsInvalid) continue; // this block does not read the pass
                     var zbar = g.ndim == 2 ? g.unsqueeze(0) : g; // K × N × out
                     var a = pass.Inputs[l];
@@ -258,6 +271,7 @@ public sealed class ResidualObjective : IResidualObjective
                     j.narrow(1, offsets[ib], o).add_(bias);
                     Add(ib, bias.sum(dim: 0));
                 }
+                zi += recorded;
             }
             for (int v = 0; v < views.Count; v++)
             {

@@ -36,8 +36,8 @@ sealed class AdamPhase : ITrainingPhase
     TorchSharp.Modules.Adam NewAdam()
     {
         var model = _host.Model;
-        var groups = model.ParameterGroups;
-        int grouped = groups.Sum(g => g.Parameters.Count), all = model.TrainableParameters.Count;
+        var groups = _host.ParameterGroups;
+        int grouped = groups.Sum(g => g.Parameters.Count), all = _host.Parameters.Count;
         if (grouped != all)
             throw new PinnException($"model '{model.Describe()}': its parameter groups hold {grouped} tensors but it trains {all}");
         _groupScales = groups.Select(g => g.LrScale).ToArray();

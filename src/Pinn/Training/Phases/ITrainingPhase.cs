@@ -53,6 +53,12 @@ public interface ITrainingPhase : IDisposable
 public interface IPhaseHost
 {
     IFieldModel Model { get; }
+    /// <summary>Everything the optimisers train: the model's parameters, then the problem's trainable ones.</summary>
+    IReadOnlyList<TorchSharp.Modules.Parameter> Parameters { get; }
+    /// <summary>Optimiser groups with learning-rate multipliers over <see cref="Parameters"/>.</summary>
+    IReadOnlyList<(IReadOnlyList<TorchSharp.Modules.Parameter> Parameters, double LrScale)> ParameterGroups { get; }
+    /// <summary>The problem's parameters (trainable ones: identified with the model).</summary>
+    ProblemParameters ProblemParameters { get; }
     IReadOnlyList<LossTerm> Terms { get; }
     TrainingOptions Options { get; }
     /// <summary>Multiplier on Adam's schedule: halved by each divergence recovery.</summary>

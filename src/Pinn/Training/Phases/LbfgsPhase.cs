@@ -21,7 +21,7 @@ sealed class LbfgsPhase(LbfgsPhaseOptions options, IPhaseHost host) : ITrainingP
 
     public void Begin(BinaryReader? saved)
     {
-        var lbfgs = new Lbfgs(host.Model.TrainableParameters, options.History, options.LineSearch, options.Wolfe);
+        var lbfgs = new Lbfgs(host.Parameters, options.History, options.LineSearch, options.Wolfe);
         if (saved is null)
         {
             host.DrawBatch();

@@ -39,7 +39,7 @@ public sealed class QuasiNewtonPhase(QuasiNewtonPhaseOptions options, IPhaseHost
 
     public void Begin(BinaryReader? saved)
     {
-        _objective = new ParameterObjective(host.Model.TrainableParameters, Loss);
+        _objective = new ParameterObjective(host.Parameters, Loss);
         if (options.Resample is { } rs) ResidualResampler.Check(host, rs, options.Name);
         if (saved is null)
         {

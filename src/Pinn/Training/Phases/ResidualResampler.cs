@@ -135,7 +135,7 @@ public static class ResidualResampler
         int n = pool.GetLength(0), d = pool.GetLength(1);
         var eps = new double[n];
         if (terms.Count == 0) { Array.Fill(eps, 1.0); return eps; }
-        var parameters = host.Model.TrainableParameters;
+        var parameters = host.Parameters;
         var flags = parameters.Select(p => p.requires_grad).ToArray();
         try
         {

@@ -70,7 +70,7 @@ public sealed class ResidualTerms(IPhaseHost host, string phase, string method)
     }
 
     /// <summary>r̃ and its exact Jacobian over the model's trainable parameters (the per-sample route where it applies).</summary>
-    public ResidualObjective Objective() => new(host.Model.TrainableParameters, Blocks, host.Model);
+    public ResidualObjective Objective() => new(host.Parameters, Blocks, host.Model, host.ProblemParameters.Capture);
 
     /// <summary>Each unweighted loss term at the current parameters (a logged iteration's terms).</summary>
     public IReadOnlyDictionary<string, double> Logged()
