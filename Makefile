@@ -1,7 +1,7 @@
 # Pinn — physics-informed PDE solvers in C# on TorchSharp.
 #   make run    restore, build and train the default problem (about a minute on 2 CPU cores)
 #   make test   the unit, regression and bad-input tests
-#   make bench  timing benchmarks -> results/bench.md + bench.json (ARGS="--only pinn|peers|derivatives|memory|gp|optim|lm --quick --threads 2")
+#   make bench  timing benchmarks -> results/bench.md + bench.json (ARGS="--only pinn|peers|derivatives|memory|gp|gpcg|optim|lm --quick --threads 2")
 #   make bench-peers  install the PyTorch peer baseline (Debian python3-torch + OpenBLAS; as root)
 DOTNET  ?= dotnet
 CONFIG  ?= Release

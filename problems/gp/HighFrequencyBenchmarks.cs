@@ -32,6 +32,8 @@ public sealed class HighFrequencyBenchmark : Problem
         ["poisson2d_sin100"] = () => Poisson2D("poisson2d_sin100", 0, 2 * Math.PI, (x, y) => Sin(100 * x) * Sin(100 * y)),
         ["poisson2d_sin6cos20"] = () => Poisson2D("poisson2d_sin6cos20", 0, 2 * Math.PI,
                                                   (x, y) => Sin(6 * x) * Cos(20 * x) + Sin(6 * y) * Cos(20 * y)),
+        // A smooth 2-D case (6 and 5 periods per unit): a 100² grid has 16–20 nodes per period.
+        ["poisson2d_smooth"] = () => Poisson2D("poisson2d_smooth", 0, 1, (x, y) => Sin(12 * Math.PI * x) * Cos(10 * Math.PI * y)),
         ["allen_cahn2d_multiscale"] = AllenCahn2D,
         ["advection_sin200"] = Advection,
     };

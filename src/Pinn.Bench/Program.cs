@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 Pinn.Training.NativeRuntime.BeforeTorchLoads(); // before anything touches TorchSharp: libgomp reads its settings when it loads
 
 // Every suite, by name; a new benchmark is one class added here.
-IBenchmarkSuite[] suites = [new PinnStepBenchmark(), new PyTorchPeerBenchmark(), new DerivativeEngineBenchmark(), new MemoryStabilityBenchmark(), new GpStepBenchmark(), new OptimBenchmark(), new LmBenchmark()];
+IBenchmarkSuite[] suites = [new PinnStepBenchmark(), new PyTorchPeerBenchmark(), new DerivativeEngineBenchmark(), new MemoryStabilityBenchmark(), new GpStepBenchmark(), new GpCgBenchmark(), new OptimBenchmark(), new LmBenchmark()];
 
 var only = new Option<string?>("--only") { Description = "run one suite: " + string.Join(", ", suites.Select(s => s.Name)) };
 var quick = new Option<bool>("--quick") { Description = "fewer repeats; skip sizes whose step takes > 20 s" };

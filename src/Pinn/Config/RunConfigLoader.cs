@@ -177,7 +177,7 @@ public static class RunConfigLoader
         ["mlp"] = NeuralKeys,
         ["modified_mlp"] = NeuralKeys,
         ["pig"] = ["type", "gaussians", "hard_constraints"],
-        ["gp"] = ["type", "grid", "max_frequency", "kernel", "components", "jitter", "boundary_weight", "solve_every", "solve_iterations", "solve_damping"],
+        ["gp"] = ["type", "grid", "max_frequency", "kernel", "components", "jitter", "boundary_weight", "solve_every", "solve_iterations", "solve_damping", "solve_tolerance", "solve_max_cg", "solve_preconditioner", "solve_backtracks"],
     };
 
     static string[] NeuralKeys => ["type", "layers", "activation", "normalize_inputs", "periodic", "fourier_features",
@@ -622,6 +622,10 @@ public static class RunConfigLoader
             SolveEvery = s.Int("solve_every", d.SolveEvery),
             SolveIterations = s.Int("solve_iterations", d.SolveIterations),
             SolveDamping = s.Double("solve_damping", d.SolveDamping),
+            SolveTolerance = s.Double("solve_tolerance", d.SolveTolerance),
+            SolveMaxCg = s.Int("solve_max_cg", d.SolveMaxCg),
+            SolvePreconditioner = s.String("solve_preconditioner", d.SolvePreconditioner),
+            SolveBacktracks = s.Int("solve_backtracks", d.SolveBacktracks),
         };
         if (o.Kernel is not ("gm" or "stm"))
             throw s.Doc.Error(s.Raw("kernel"), $"model.kernel: unknown kernel '{o.Kernel}' (use gm — Gaussian envelope — or stm — Matérn-5/2 envelope)");
@@ -631,8 +635,14 @@ public static class RunConfigLoader
             if (o.FrequencyProblem(axis) is { } bad) throw s.Doc.Error(s.Raw("max_frequency"), bad);
         if (o.SolveEvery < 0) throw s.Doc.Error(s.Raw("solve_every"), "model.solve_every must be ≥ 0 (0: off)");
         if (o.SolveIterations < 1) throw s.Doc.Error(s.Raw("solve_iterations"), "model.solve_iterations must be ≥ 1");
-        if (!(o.SolveDamping > 0) || !double.IsFinite(o.SolveDamping))
-            throw s.Doc.Error(s.Raw("solve_damping"), "model.solve_damping must be a positive number (τ of μ₀ = τ · max diag(JᵀJ))");
+        if (!(o.SolveDamping >= 0) || !double.IsFinite(o.SolveDamping))
+            throw s.Doc.Error(s.Raw("solve_damping"), "model.solve_damping must be a number ≥ 0 (μ added to the whitened Gauss–Newton matrix; 0: none)");
+        if (!(o.SolveTolerance > 0 && o.SolveTolerance < 1))
+            throw s.Doc.Error(s.Raw("solve_tolerance"), $"model.solve_tolerance must be in (0, 1) (CG's relative residual), got {o.SolveTolerance}");
+        if (o.SolveMaxCg < 1) throw s.Doc.Error(s.Raw("solve_max_cg"), $"model.solve_max_cg must be ≥ 1 (CG iterations per Gauss–Newton step), got {o.SolveMaxCg}");
+        if (!Gp.GpOptions.Preconditioners.Contains(o.SolvePreconditioner))
+            throw s.Doc.Error(s.Raw("solve_preconditioner"), $"model.solve_preconditioner: unknown '{o.SolvePreconditioner}' (use {string.Join(", ", Gp.GpOptions.Preconditioners)})");
+        if (o.SolveBacktracks < 0) throw s.Doc.Error(s.Raw("solve_backtracks"), $"model.solve_backtracks must be ≥ 0, got {o.SolveBacktracks}");
         return o;
     }
 

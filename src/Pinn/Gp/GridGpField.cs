@@ -45,9 +45,6 @@ public sealed class GridGpField : IFieldModel, IModelLoss
         foreach (var name in problem.Equations.Select(e => e.Name).Concat(problem.Conditions.Select(c => c.Name)))
             _logPrecision[name] = new TorchParameter(zeros(1, dtype: dtype, device: device));
         NodeCount = shape.Aggregate(1L, (acc, n) => acc * n);
-        if (options.SolveEvery > 0 && NodeCount * problem.Fields.Count > GpOptions.MaxDenseNodes)
-            throw new PinnException($"model.solve_every: the grid-value solve is dense in the grid values, so it is limited to " +
-                                    $"{GpOptions.MaxDenseNodes} unknowns; this grid has {NodeCount * problem.Fields.Count} (set solve_every: 0)") { Key = "model.solve_every" };
         Coordinates = Axes.Select((a, j) => GridCoordinate(j)).ToArray();
     }
 
@@ -77,9 +74,12 @@ public sealed class GridGpField : IFieldModel, IModelLoss
 
     public IReadOnlyList<LossTerm> CreateTerms(Problem problem, TrainingOptions options) => GpLoss.Terms(this, problem, options);
 
+    /// <summary>What the last grid-value solve did (null before the first).</summary>
+    public GridSolveReport? LastSolve { get; private set; }
+
     public void AfterStep(int stepsDone, Func<StepContext> newContext, IReadOnlyList<LossTerm> terms)
     {
-        if (Options.SolveEvery > 0 && stepsDone % Options.SolveEvery == 0) GridValueSolve.Run(this, newContext(), terms);
+        if (Options.SolveEvery > 0 && stepsDone % Options.SolveEvery == 0) LastSolve = GridValueSolve.Run(this, newContext(), terms);
     }
 
     public string Describe()

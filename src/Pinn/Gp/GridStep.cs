@@ -13,7 +13,7 @@ namespace Pinn.Gp;
 public sealed class GridStep
 {
     readonly GridGpField _gp;
-    readonly Tensor[] _lower;
+    readonly Tensor[] _lower, _covariance;
     readonly Dictionary<(int Axis, int Order), Tensor> _operators = [];
     readonly Dictionary<FieldDerivative, Tensor> _fields = [];
 
@@ -21,6 +21,7 @@ public sealed class GridStep
     {
         _gp = gp;
         _lower = new Tensor[gp.Axes.Count];
+        _covariance = new Tensor[gp.Axes.Count];
         for (int j = 0; j < gp.Axes.Count; j++)
         {
             var k = KernelMatrix(j, 0);
@@ -32,10 +33,13 @@ public sealed class GridStep
                 throw new PinnException($"GP: the kernel matrix of axis {gp.Axes[j].Axis.Name} is not positive definite even with jitter " +
                                         $"{gp.Options.Jitter:G3}; raise model.jitter or lower model.max_frequency");
             _lower[j] = l;
+            _covariance[j] = kj;
         }
     }
 
     public IReadOnlyList<Tensor> Lower => _lower;
+    /// <summary>K_j with its jitter (= L_j L_jᵀ).</summary>
+    public IReadOnlyList<Tensor> Covariance => _covariance;
 
     /// <summary>K_j^(a)[i, k] = ∂^a/∂x^a k_j(x − x') at (x_i, x_k): the kernel at the lags, gathered (Toeplitz).</summary>
     public Tensor KernelMatrix(int axis, int order)

@@ -29,8 +29,6 @@ public sealed class GridValueResiduals : IResidualObjective
     readonly GridStep _step;
     readonly StepContext _ctx;
     readonly List<Block> _blocks = [];
-    readonly Dictionary<FieldDerivative, Tensor> _dense = [];
-    readonly Tensor _priorDense;
 
     /// <summary>One expression's rows: r_e[plus] − r_e[minus] (minus: the far face of a periodic pair).</summary>
     internal sealed record Piece(Expr Expr, Tensor Plus, Tensor? Minus);
@@ -57,19 +55,16 @@ public sealed class GridValueResiduals : IResidualObjective
             double w = term.Weight * gp.LogPrecision(term.Name).detach().exp().ToDouble();
             _blocks.Add(new Block(term.Name, Math.Sqrt(w), pieces));
         }
-        // Every operator is built here, in the step's scope: GridStep caches them, and one first made inside an
-        // evaluation's scope would be disposed under the cache.
+        // Every per-axis operator is built here, in the step's scope: GridStep caches them, and one first made inside an
+        // evaluation's scope would be disposed under the cache. The dense N × N operators are not: built on demand
+        // (DenseJacobian, small grids only), never kept — a 200² grid would need 13 GB for each.
         using (no_grad())
         {
-            foreach (var d in _blocks.SelectMany(b => b.Pieces).SelectMany(p => p.Expr.Descendants().Prepend(p.Expr))
-                                     .OfType<FieldDerivative>().Distinct())
-                _dense[d] = gp.Axes.Select((a, j) =>
-                {
-                    int order = Order(d, j);
-                    return order == 0 ? eye(a.Count, dtype: gp.DType, device: gp.Device) : step.DerivativeOperator(j, order).detach();
-                }).Aggregate(kron);
-            _priorDense = step.Lower.Select(l => linalg.solve_triangular(l, eye(l.shape[0], dtype: l.dtype, device: l.device), upper: false))
-                              .Aggregate(kron);
+            var leaves = _blocks.SelectMany(b => b.Pieces).SelectMany(p => p.Expr.Descendants().Prepend(p.Expr))
+                             .OfType<FieldDerivative>().Distinct().ToList();
+            foreach (var d in leaves)
+                for (int j = 0; j < gp.Axes.Count; j++)
+                    if (Order(d, j) > 0) step.DerivativeOperator(j, Order(d, j));
         }
     }
 
@@ -127,13 +122,28 @@ public sealed class GridValueResiduals : IResidualObjective
     internal static Tensor Rows(Tensor atNodes, Piece p) =>
         p.Minus is null ? atNodes.index_select(0, p.Plus) : atNodes.index_select(0, p.Plus) - atNodes.index_select(0, p.Minus);
 
-    int Order(FieldDerivative d, int axis) => d.Wrt.Count(w => w == _gp.Axes[axis].Axis.Name);
+    internal int Order(FieldDerivative d, int axis) => d.Wrt.Count(w => w == _gp.Axes[axis].Axis.Name);
 
     internal int FieldIndex(FieldDerivative d) => _ctx.Fields.ToList().IndexOf(d.Field);
 
-    /// <summary>The dense D_α (N × N).</summary>
-    internal Tensor DenseOperator(FieldDerivative d) => _dense[d];
-    internal Tensor DensePrior => _priorDense;
+    /// <summary>The dense D_α (N × N), a new tensor: small grids only.</summary>
+    internal Tensor DenseOperator(FieldDerivative d)
+    {
+        using var _ = no_grad();
+        return _gp.Axes.Select((a, j) =>
+        {
+            int order = Order(d, j);
+            return order == 0 ? eye(a.Count, dtype: _gp.DType, device: _gp.Device) : _step.DerivativeOperator(j, order).detach();
+        }).Aggregate(kron);
+    }
+
+    /// <summary>The dense (⊗L_j)⁻¹ (N × N), a new tensor: small grids only.</summary>
+    internal Tensor DensePrior()
+    {
+        using var _ = no_grad();
+        return _step.Lower.Select(l => linalg.solve_triangular(l, eye(l.shape[0], dtype: l.dtype, device: l.device), upper: false))
+                    .Aggregate(kron);
+    }
 
     /// <summary>D_α v for one field's flat values, by mode products (transpose: D_αᵀ v).</summary>
     internal Tensor Derivative(FieldDerivative d, Tensor v, bool transpose = false)
@@ -148,6 +158,20 @@ public sealed class GridValueResiduals : IResidualObjective
         }
         return grid.reshape(-1);
     }
+
+    /// <summary>(⊗L_j) v per field, all fields (transpose: (⊗L_j)ᵀ v): the whitening U = L V of <see cref="WhitenedGridSystem"/>.</summary>
+    internal Tensor CholeskyProduct(Tensor x, bool transpose)
+    {
+        var shape = _gp.Axes.Select(a => (long)a.Count).ToArray();
+        return cat(Enumerable.Range(0, _gp.OutputDim).Select(f =>
+        {
+            var grid = FieldPart(x, f).reshape(shape);
+            for (int j = 0; j < _gp.Axes.Count; j++) grid = Kronecker.ModeProduct(grid, transpose ? _step.Lower[j].T : _step.Lower[j], j);
+            return grid.reshape(-1);
+        }).ToList(), 0);
+    }
+
+    public GridStep Step => _step;
 
     /// <summary>z = (⊗L_j)⁻¹ v for one field (transpose: (⊗L_j)⁻ᵀ v).</summary>
     internal Tensor Prior(Tensor v, bool transpose = false)
@@ -226,10 +250,17 @@ public sealed class GridLinearisation : IGaussNewtonSystem
     long Nodes => _owner.Gp.NodeCount;
     int Fields => _owner.Gp.OutputDim;
 
+    internal IReadOnlyList<LinearPiece> Pieces => _pieces;
+    public GridValueResiduals Owner => _owner;
+
     /// <summary>J v.</summary>
-    public Tensor Jv(Tensor v)
+    public Tensor Jv(Tensor v) =>
+        cat([.. Enumerable.Range(0, Fields).Select(f => _owner.Prior(_owner.FieldPart(v, f))), LikelihoodJv(v)], 0);
+
+    /// <summary>J_r v: the rows of the likelihood and periodic terms only (no prior rows).</summary>
+    public Tensor LikelihoodJv(Tensor v)
     {
-        var rows = Enumerable.Range(0, Fields).Select(f => _owner.Prior(_owner.FieldPart(v, f))).ToList();
+        var rows = new List<Tensor>();
         foreach (var lp in _pieces)
         {
             Tensor atNodes = zeros(Nodes, dtype: v.dtype, device: v.device);
@@ -237,14 +268,22 @@ public sealed class GridLinearisation : IGaussNewtonSystem
                 atNodes = atNodes + c * _owner.Derivative(leaf, _owner.FieldPart(v, _owner.FieldIndex(leaf)));
             rows.Add(lp.Scale * GridValueResiduals.Rows(atNodes, lp.Piece));
         }
-        return cat(rows, 0);
+        return rows.Count == 0 ? zeros(0, dtype: v.dtype, device: v.device) : cat(rows, 0);
     }
 
     /// <summary>Jᵀ y for a vector y shaped like <see cref="Residuals"/>.</summary>
     public Tensor JTy(Tensor y)
     {
+        long prior = Fields * Nodes;
         var fields = Enumerable.Range(0, Fields).Select(f => _owner.Prior(y.narrow(0, f * Nodes, Nodes), transpose: true)).ToList();
-        long offset = Fields * Nodes;
+        return cat(fields, 0) + LikelihoodJTy(y.narrow(0, prior, y.shape[0] - prior));
+    }
+
+    /// <summary>J_rᵀ y for y shaped like the likelihood rows (<see cref="LikelihoodJv"/>).</summary>
+    public Tensor LikelihoodJTy(Tensor y)
+    {
+        var fields = Enumerable.Range(0, Fields).Select(_ => zeros(Nodes, dtype: y.dtype, device: y.device)).ToList();
+        long offset = 0;
         foreach (var lp in _pieces)
         {
             long rows = lp.Piece.Plus.shape[0];
@@ -262,6 +301,16 @@ public sealed class GridLinearisation : IGaussNewtonSystem
         return cat(fields, 0);
     }
 
+    /// <summary>J_rᵀJ_r v: <see cref="Apply"/> without the prior block K⁻¹.</summary>
+    public Tensor ApplyLikelihood(Tensor v) => LikelihoodJTy(LikelihoodJv(v));
+
+    /// <summary>J_rᵀ r̃_r: <see cref="Gradient"/> without the prior's K⁻¹U.</summary>
+    public Tensor LikelihoodGradient()
+    {
+        long prior = Fields * Nodes;
+        return LikelihoodJTy(Residuals.narrow(0, prior, Residuals.shape[0] - prior));
+    }
+
     public Tensor Gradient() => JTy(Residuals);
 
     public Tensor Apply(Tensor v) => JTy(Jv(v));
@@ -271,10 +320,11 @@ public sealed class GridLinearisation : IGaussNewtonSystem
     {
         long n = Nodes, p = Count;
         var blocks = new List<Tensor>();
+        var densePrior = _owner.DensePrior();
         for (int f = 0; f < Fields; f++)
         {
             var prior = zeros(n, p, dtype: Residuals.dtype, device: Residuals.device);
-            prior[TensorIndex.Colon, TensorIndex.Slice(f * n, (f + 1) * n)] = _owner.DensePrior;
+            prior[TensorIndex.Colon, TensorIndex.Slice(f * n, (f + 1) * n)] = densePrior;
             blocks.Add(prior);
         }
         foreach (var lp in _pieces)
