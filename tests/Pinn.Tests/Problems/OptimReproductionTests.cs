@@ -46,7 +46,7 @@ public class OptimReproductionTests : IDisposable
             j.RunDir.Should().Be(Path.Combine(Path.GetFullPath(_dir), cfg.Problem.Name, j.Name));
         }
         if (budget == "quick")
-            jobs.Sum(j => j.Minutes).Should().BeLessThan(OptimReproduction.Jobs * 70, "the quick budget (six methods) fits 70 minutes on 2 cores");
+            jobs.Sum(j => j.Minutes).Should().BeLessThan(OptimReproduction.Jobs * 80, "the quick budget (six methods, PIG cases included: 157 run-minutes) fits 80 minutes on 2 cores");
     }
 
     [Fact]
