@@ -19,7 +19,9 @@ public class PerSampleJacobianTests
     static readonly string[] Mlp = ["model.type=mlp", "model.layers=[7, 5]", "model.fourier_features=0"];
 
     /// <summary>Both Jacobians on one batch; returns the fast objective (which route it took) and max|J_fast − J_generic| / max|J|.</summary>
-    static (ResidualObjective Fast, double Error, long Rows) Compare(string problem, string[] overrides)
+    /// <param name="residualRounding">How far the captured residuals may differ from the ordinary ones, relative to max|r̃|: 0 for
+    /// the MLP capture (the same operations); PIG's per-sample head sums in another order than its matrix product.</param>
+    static (ResidualObjective Fast, double Error, long Rows) Compare(string problem, string[] overrides, double residualRounding = 0)
     {
         var cfg = RunConfigLoader.Load(problem, ProblemCatalog.Instance, Small.Concat(overrides).ToArray());
         using var model = Pinn.Models.ModelFactory.Create(cfg.Model, cfg.Problem, ScalarType.Float64, CPU);
@@ -37,7 +39,7 @@ public class PerSampleJacobianTests
         var (rf, jf) = fast.Evaluate(x, jacobian: true);
         var (rg, jg) = generic.Evaluate(x, jacobian: true);
         generic.GenericJacobians.Should().Be(1);
-        (rf - rg).abs().max().ToDouble().Should().Be(0, "the capture does not change the residuals");
+        (rf - rg).abs().max().ToDouble().Should().BeLessThanOrEqualTo(residualRounding * rg.abs().max().ToDouble(), "the capture does not change the residuals beyond rounding");
         jf!.shape.Should().Equal(jg!.shape);
         // A Jacobian that joined the autograd graph (in-place adds of graph tensors) holds itself through its CopySlices node:
         // LM then kept every J and JᵀJ it formed (+85 MB per Burgers iteration until the OOM killer ended the run).
@@ -118,7 +120,7 @@ public class PerSampleJacobianTests
     {
         using var scope = NewDisposeScope();
         var (fast, error, _) = Compare(TestPaths.Problem(config), ["model.type=pig", Pig + gaussians, batch,
-            "training.weights={pde: 1e-4}", $"training.derivatives={derivatives}"]);
+            "training.weights={pde: 1e-4}", $"training.derivatives={derivatives}"], residualRounding: 1e-13);
         fast.FallbackReason.Should().BeNull();
         fast.FastJacobians.Should().Be(1);
         fast.GenericJacobians.Should().Be(0);
