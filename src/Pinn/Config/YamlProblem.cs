@@ -23,7 +23,10 @@ namespace Pinn.Config;
 ///     - {type: neumann, on: x_max, field: u, value: "0"}       # outward normal derivative
 ///     - {type: periodic, axis: x, match: [u, u_x]}             # match defaults to every field
 ///   exact: {u: "exp(-alpha*pi^2*t)*sin(pi*x)"}
+///     - {type: integral, name: norm, equation: "integral(psi^2, x) = 1"}   # or "mean(u) = 0"; nodes: 64 (Gauss–Legendre)
+///     - {type: data, file: obs.npz, arrays: {u: usol}, fields: [u], points: 2000, noise: 0.01, seed: 1}  # no file: from the reference
 ///   reference: {file: ref.npz, arrays: {u: usol}}             # or {solver: burgers}; default: exact
+///   up_to_sign: true                  # fields known up to a common sign (eigenfunctions): errors against ±reference
 /// </code>
 /// Every error names the file, the line and, for equations, the column and the unknown symbol.
 /// </summary>
@@ -92,13 +95,14 @@ public sealed class YamlProblem : Problem
                 throw doc.Error(other ?? s.Node, "problem.equations: expected a list of equation strings");
         }
 
+        var deferred = new List<Action>(); // data conditions drawn from the reference, read once it is
         if (s.Raw("conditions") is { } conds)
         {
             if (conds is not YamlSequenceNode list) throw doc.Error(conds, "problem.conditions: expected a list");
             for (int i = 0; i < list.Children.Count; i++)
             {
                 if (list.Children[i] is not YamlMappingNode cm) throw doc.Error(list.Children[i], $"condition {i + 1}: expected a mapping like {{type: dirichlet, on: boundary, equation: \"u = 0\"}}");
-                ReadCondition(p, doc.Section($"problem.conditions[{i + 1}]", cm), ParseEq, ParseExpr, i + 1);
+                ReadCondition(p, doc.Section($"problem.conditions[{i + 1}]", cm), ParseEq, ParseExpr, i + 1, symbols, deferred);
             }
         }
 
@@ -110,13 +114,15 @@ public sealed class YamlProblem : Problem
                 p.Exact(Sym.Field(field), ParseExpr(v, $"exact solution of '{field}'"));
             }
 
+        p.UpToSign = s.Bool("up_to_sign", false);
         if (s.SubSection("reference") is { } rs) p.Reference = ReadReference(rs);
+        foreach (var d in deferred) d();
         s.Done();
         return p;
     }
 
     static void ReadCondition(YamlProblem p, Section c, Func<YamlNode, string, Equation> parseEq,
-                              Func<YamlNode, string, Expr> parseExpr, int index)
+                              Func<YamlNode, string, Expr> parseExpr, int index, SymbolTable symbols, List<Action> deferred)
     {
         var doc = c.Doc;
         var type = c.String("type") ?? throw doc.Error(c.Node, $"condition {index}: missing 'type' (initial, dirichlet, neumann, periodic or custom)");
@@ -148,11 +154,81 @@ public sealed class YamlProblem : Problem
                 case "custom":
                     p.Condition(name ?? $"condition{index}", RegionOf("boundary"), parseEq(Need("equation"), where));
                     break;
+                case "integral":
+                    var eqNode = Need("equation");
+                    IntegralEquation ie;
+                    try { ie = IntegralSyntax.Parse(c.Scalar(eqNode, where), symbols); }
+                    catch (ExprParseException e) { throw doc.Error(eqNode, e.Describe(where)); }
+                    var nn = c.Raw("nodes");
+                    int nodes = nn is null ? 0 : c.Int("nodes", 0); // absent: the default (64 in 1-D, 32 in more), left unwritten
+                    if (nn is not null && (nodes < 2 || nodes > 4096)) throw doc.Error(nn, $"{where}.nodes: {nodes} quadrature nodes per axis (give 2 … 4096)");
+                    p.AddCondition(new IntegralCondition(name ?? $"integral{index}", ie.Integrand, ie.Axes, ie.Value, ie.Mean, nodes));
+                    break;
+                case "data":
+                    ReadData(p, c, name ?? $"data{index}", where, deferred);
+                    break;
                 default:
-                    throw doc.Error(c.Raw("type"), $"{where}: unknown type '{type}' (use initial, dirichlet, neumann, periodic or custom)");
+                    throw doc.Error(c.Raw("type"), $"{where}: unknown type '{type}' (use initial, dirichlet, neumann, periodic, custom, integral or data)");
             }
         });
         c.Done();
+    }
+
+    /// <summary>
+    /// <c>{type: data, file: obs.npz, arrays: {u: usol}, fields: [u], points: 2000, noise: 0.01, seed: 1}</c>: observations from a
+    /// data file (the layouts of <see cref="DataFileReference"/>), or without <c>file:</c> from the problem's reference (an exact
+    /// solution or solver: <c>points</c> uniform random points; a data file: its points).
+    /// </summary>
+    static void ReadData(YamlProblem p, Section c, string name, string where, List<Action> deferred)
+    {
+        var doc = c.Doc;
+        var fields = c.Raw("fields") is { } fn
+            ? fn is YamlSequenceNode fs ? fs.Children.Select(f => c.Scalar(f, $"{where}.fields")).ToList()
+                                        : throw doc.Error(fn, $"{where}.fields: expected a list of field names, e.g. [u]")
+            : p.Fields.ToList();
+        foreach (var f in fields)
+            if (!p.Fields.Contains(f)) throw doc.Error(c.Raw("fields"), $"{where}.fields: '{f}' is not a field ({string.Join(", ", p.Fields)})");
+        int? points = c.Raw("points") is null ? null : c.Int("points", 0);
+        if (points is < 1) throw doc.Error(c.Raw("points"), $"{where}.points: give a positive number of observation points");
+        double noise = c.Double("noise", 0);
+        if (!(noise >= 0)) throw doc.Error(c.Raw("noise"), $"{where}.noise: must be ≥ 0 (a fraction of each field's standard deviation)");
+        int seed = c.Int("seed", 1);
+        var fileNode = c.Raw("file");
+        string? file = c.String("file");
+        var arrays = new Dictionary<string, string>();
+        if (c.SubSection("arrays") is { } a)
+            foreach (var (k, v) in a.Node.Children) arrays[a.Scalar(k, $"{where}.arrays")] = a.Scalar(v, $"{where}.arrays");
+        var node = c.Node;
+        void Add(ReferenceSolution available, string source, bool subsample = true) => Guard(doc, fileNode ?? node, () =>
+        {
+            var (xs, vs, account) = References.Observations.Draw(available, fields, subsample ? points : null, noise, seed, source);
+            p.Observations(name, xs, fields, vs, account);
+        });
+        if (file is not null)
+        {
+            var baseDir = Path.GetDirectoryName(Path.GetFullPath(doc.File)) ?? ".";
+            var path = Path.IsPathRooted(file) ? file : Path.Combine(baseDir, file);
+            if (!File.Exists(path)) throw doc.Error(fileNode, $"{where}.file: data file not found: {file} (looked in {baseDir})");
+            var coords = p.Domain.CoordinateNames;
+            Add(Guard(doc, fileNode!, () => new DataFileReference(path, arrays).Read(coords, fields)), file);
+            return;
+        }
+        if (arrays.Count > 0) throw doc.Error(c.Raw("arrays"), $"{where}.arrays: only with 'file:'");
+        deferred.Add(() =>
+        {
+            switch (p.Reference)
+            {
+                case null:
+                    throw doc.Error(node, $"{where}: give 'file:' with the observations, or an exact solution / reference to draw them from");
+                case PointwiseReference pr:
+                    if (points is null) throw doc.Error(node, $"{where}: give 'points:' (how many observations to draw from {pr.Description})");
+                    Add(Guard(doc, node, () => References.Observations.Sampled(pr, p, points.Value, seed)), pr.Description, subsample: false);
+                    break;
+                case var r:
+                    Add(Guard(doc, node, () => r.Solve(p, [])), r.Description);
+                    break;
+            }
+        });
     }
 
     static IReference ReadReference(Section r)

@@ -3,7 +3,7 @@ using Pinn.Symbolic;
 
 namespace Pinn.Problems;
 
-public enum ConditionKind { Initial, Dirichlet, Neumann, Periodic, Custom }
+public enum ConditionKind { Initial, Dirichlet, Neumann, Periodic, Custom, Integral, Data }
 
 /// <summary>An initial, boundary or other side condition; <see cref="Name"/> names its loss term.</summary>
 public abstract record Condition(string Name, ConditionKind Kind)
@@ -28,4 +28,32 @@ public sealed record PeriodicCondition(string Name, string Axis, IReadOnlyList<E
     public override IEnumerable<Expr> Expressions => Matched;
     public override string Describe() =>
         $"{Name} (periodic in {Axis}): {string.Join(", ", Matched)} equal at {Axis}_min and {Axis}_max";
+}
+
+/// <summary>
+/// <c>∫ Integrand d(Axes) = Value</c> over the domain (with <see cref="Mean"/>: the integral divided by the axes' measure), by
+/// tensor-product Gauss–Legendre quadrature with <see cref="Nodes"/> nodes per axis: a normalisation (∫ψ² dx = 1), a pure-Neumann
+/// gauge (mean(u) = 0), an orthogonality constraint. Coordinates not integrated over keep their own Gauss–Legendre nodes, and the
+/// constraint holds at each of them (∫u dx = 1 at every t). <see cref="Known"/>, when given, multiplies the integrand by a fixed
+/// function of the point (n × d → n values; a state already found, for deflation).
+/// </summary>
+public sealed record IntegralCondition(string Name, Expr Integrand, IReadOnlyList<string> Axes, Expr Value, bool Mean = false,
+                                       int Nodes = 0, Func<double[,], double[]>? Known = null, string? KnownName = null)
+    : Condition(Name, ConditionKind.Integral)
+{
+    public override IEnumerable<Expr> Expressions => [Integrand, Value];
+    public override string Describe() =>
+        $"{Name} (integral): {(Mean ? "mean" : "integral")}({Integrand}{(KnownName is null ? "" : $" * {KnownName}")}, {string.Join(", ", Axes)}) = {Value}";
+}
+
+/// <summary>
+/// Observed values of <see cref="Fields"/> at fixed points (n × d, columns in domain axis order; <see cref="Values"/> n × fields):
+/// the data term of an inverse problem, the mean squared mismatch of the model's fields there. <see cref="Source"/> says where
+/// they came from (a file, the reference), for display.
+/// </summary>
+public sealed record ObservationCondition(string Name, double[,] Points, IReadOnlyList<string> Fields, double[,] Values, string Source)
+    : Condition(Name, ConditionKind.Data)
+{
+    public override IEnumerable<Expr> Expressions => Fields.Select(f => (Expr)Sym.Field(f));
+    public override string Describe() => $"{Name} (data): {string.Join(", ", Fields)} at {Points.GetLength(0)} points from {Source}";
 }

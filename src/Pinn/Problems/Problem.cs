@@ -55,6 +55,12 @@ public abstract class Problem
     /// <summary>The values of the parameters that are not trained: what may be baked into operators and constraints.</summary>
     public IReadOnlyDictionary<string, double> FixedParameterValues => _parameterOrder.Where(n => !_specs[n].Trainable).ToDictionary(n => n, n => _parameters[n]);
 
+    /// <summary>
+    /// The fields are determined up to one common sign (an eigenfunction ψ and −ψ both solve the problem): errors are measured
+    /// against whichever of ±reference is closer. YAML: <c>up_to_sign: true</c>.
+    /// </summary>
+    public bool UpToSign { get; protected internal set; }
+
     /// <summary>Exact solutions per field, when known (they also serve as the reference).</summary>
     public IReadOnlyDictionary<string, Expr> ExactSolution => _exact;
 
@@ -151,6 +157,21 @@ public abstract class Problem
     protected internal void Condition(string name, Region region, Equation eq) =>
         AddCondition(new PointwiseCondition(name, ConditionKind.Custom, region, eq));
 
+    /// <summary>
+    /// <c>∫ integrand d(axes) = value</c> (every coordinate when no axes are given), e.g. <c>Integral("norm", psi*psi, 1.0)</c>;
+    /// <paramref name="nodes"/> Gauss–Legendre nodes per axis (0: 64 in one dimension, 32 in more).
+    /// </summary>
+    protected internal void Integral(string name, Expr integrand, Expr value, int nodes = 0, params string[] axes) =>
+        AddCondition(new IntegralCondition(name, integrand, axes.Length > 0 ? axes : Domain.CoordinateNames.ToArray(), value, Mean: false, nodes));
+
+    /// <summary><c>mean(integrand) = value</c> over <paramref name="axes"/> (default every coordinate): a pure-Neumann problem's gauge.</summary>
+    protected internal void Mean(string name, Expr integrand, Expr value, int nodes = 0, params string[] axes) =>
+        AddCondition(new IntegralCondition(name, integrand, axes.Length > 0 ? axes : Domain.CoordinateNames.ToArray(), value, Mean: true, nodes));
+
+    /// <summary>Observed values of <paramref name="fields"/> at <paramref name="points"/> (n × d; values n × fields): a data term.</summary>
+    protected internal void Observations(string name, double[,] points, IReadOnlyList<string> fields, double[,] values, string source = "data") =>
+        AddCondition(new ObservationCondition(name, points, fields, values, source));
+
     protected internal void Exact(FieldDerivative u, Expr solution)
     {
         if (u.Order != 0) throw new PinnException($"problem '{Name}': an exact solution is given for a field, not for {u}");
@@ -236,6 +257,8 @@ public abstract class Problem
                 if (r.Kind == RegionKind.Side) Domain.IndexOf(r.Axis!);
             }
             if (c is PeriodicCondition pc) Domain.IndexOf(pc.Axis);
+            if (c is IntegralCondition ic) CheckIntegral(ic);
+            if (c is ObservationCondition oc) CheckObservations(oc);
         }
         var used = _equations.SelectMany(e => e.Equation.Residual.Descendants()).Concat(_conditions.SelectMany(c => c.Expressions.SelectMany(x => x.Descendants())))
                              .OfType<Parameter>().Select(p => p.Name).ToHashSet();
@@ -248,6 +271,53 @@ public abstract class Problem
             if (e.Descendants().OfType<FieldDerivative>().Any())
                 throw new PinnException($"problem '{Name}': the exact solution of '{field}' refers to a field");
             Check(e, $"exact solution of '{field}'");
+        }
+    }
+
+    /// <summary>The largest quadrature grid an integral condition may ask for (nodes^d points evaluated every step).</summary>
+    public const int MaxQuadraturePoints = 1 << 17;
+
+    void CheckIntegral(IntegralCondition c)
+    {
+        string where = $"problem '{Name}', condition '{c.Name}'";
+        if (c.Axes.Count == 0) throw new PinnException($"{where}: integrate over at least one coordinate");
+        foreach (var a in c.Axes)
+            if (!Domain.CoordinateNames.Contains(a))
+                throw new PinnException($"{where}: cannot integrate over '{a}', which is not a coordinate (coordinates: {string.Join(", ", Domain.CoordinateNames)})");
+        if (c.Axes.Distinct().Count() != c.Axes.Count) throw new PinnException($"{where}: a coordinate is named twice in {string.Join(", ", c.Axes)}");
+        if (c.Nodes is < 0 or 1 || c.Nodes > 4096) throw new PinnException($"{where}: {c.Nodes} quadrature nodes per axis (give 2 … 4096, or 0 for the default)");
+        if (Math.Pow(QuadratureNodes(c), Domain.Dim) > MaxQuadraturePoints)
+            throw new PinnException($"{where}: {QuadratureNodes(c)}^{Domain.Dim} quadrature points exceed {MaxQuadraturePoints}; lower 'nodes'");
+        if (c.Value.Descendants().OfType<FieldDerivative>().Any()) throw new PinnException($"{where}: the right-hand side {c.Value} must not contain a field");
+        var integrated = c.Value.Descendants().OfType<Coordinate>().Select(k => k.Name).Where(c.Axes.Contains).ToList();
+        if (integrated.Count > 0) throw new PinnException($"{where}: the right-hand side depends on '{integrated[0]}', which is integrated over");
+    }
+
+    /// <summary>Gauss–Legendre nodes per axis of an integral condition: its own, else 64 in one dimension and 32 in more.</summary>
+    public int QuadratureNodes(IntegralCondition c) => c.Nodes > 0 ? c.Nodes : Domain.Dim == 1 ? 64 : 32;
+
+    void CheckObservations(ObservationCondition c)
+    {
+        string where = $"problem '{Name}', data condition '{c.Name}' ({c.Source})";
+        int n = c.Points.GetLength(0);
+        if (n == 0) throw new PinnException($"{where}: no observation points");
+        if (c.Points.GetLength(1) != Domain.Dim)
+            throw new PinnException($"{where}: points have {c.Points.GetLength(1)} columns for {Domain.Dim} coordinates ({string.Join(", ", Domain.CoordinateNames)})");
+        if (c.Values.GetLength(0) != n || c.Values.GetLength(1) != c.Fields.Count)
+            throw new PinnException($"{where}: values are {c.Values.GetLength(0)}×{c.Values.GetLength(1)}, expected {n}×{c.Fields.Count}");
+        foreach (var f in c.Fields)
+            if (!_fields.Contains(f)) throw new PinnException($"{where}: unknown field '{f}' (fields: {string.Join(", ", _fields)})");
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < Domain.Dim; j++)
+            {
+                var a = Domain.Axes[j];
+                double x = c.Points[i, j], slack = 1e-9 * (a.Max - a.Min);
+                if (!double.IsFinite(x) || x < a.Min - slack || x > a.Max + slack)
+                    throw new PinnException($"{where}: point {i + 1} has {a.Name} = {x}, outside [{a.Min}, {a.Max}]");
+            }
+            for (int k = 0; k < c.Fields.Count; k++)
+                if (!double.IsFinite(c.Values[i, k])) throw new PinnException($"{where}: the value of {c.Fields[k]} at point {i + 1} is {c.Values[i, k]}");
         }
     }
 

@@ -25,13 +25,14 @@ public sealed class DataFileReference(string path, IReadOnlyDictionary<string, s
     /// The file's points and values. Every error starts with the file's path and carries the config key
     /// <c>problem.reference.file</c>, so a run reports the config line that names the file as well.
     /// </summary>
-    public ReferenceSolution Solve(Problem problem, IReadOnlyList<int> gridCounts)
+    public ReferenceSolution Solve(Problem problem, IReadOnlyList<int> gridCounts) => Read(problem.Domain.CoordinateNames, problem.Fields);
+
+    /// <summary>The file's points (columns <paramref name="coords"/>) and the values of <paramref name="fields"/> (a data term reads a subset).</summary>
+    public ReferenceSolution Read(IReadOnlyList<string> coords, IReadOnlyList<string> fields)
     {
         try
         {
             if (!File.Exists(Path)) throw new PinnException("file not found", Path);
-            var coords = problem.Domain.CoordinateNames;
-            var fields = problem.Fields;
             return System.IO.Path.GetExtension(Path).ToLowerInvariant() switch
             {
                 ".csv" => FromCsv(coords, fields),

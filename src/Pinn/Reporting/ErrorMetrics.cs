@@ -15,15 +15,29 @@ public sealed record ErrorReport(IReadOnlyDictionary<string, FieldError> Fields)
     public override string ToString() =>
         string.Join(", ", Fields.Select(kv => $"{kv.Key}: rel L2 {kv.Value.RelativeL2:0.000e+00}, max {kv.Value.MaxAbs:0.000e+00}"));
 
-    public static ErrorReport Compare(double[,] predicted, ReferenceSolution reference)
+    /// <param name="upToSign">The fields are determined up to one common sign (eigenfunctions): compare with whichever of ±reference
+    /// is closer in the summed squared error.</param>
+    public static ErrorReport Compare(double[,] predicted, ReferenceSolution reference, bool upToSign = false)
     {
+        double sign = 1;
+        if (upToSign)
+        {
+            double plus = 0, minus = 0;
+            for (int k = 0; k < reference.Fields.Count; k++)
+                for (int i = 0; i < reference.Count; i++)
+                {
+                    plus += Math.Pow(predicted[i, k] - reference.Values[i, k], 2);
+                    minus += Math.Pow(predicted[i, k] + reference.Values[i, k], 2);
+                }
+            if (minus < plus) sign = -1;
+        }
         var fields = new Dictionary<string, FieldError>();
         for (int k = 0; k < reference.Fields.Count; k++)
         {
             double num = 0, den = 0, max = 0;
             for (int i = 0; i < reference.Count; i++)
             {
-                double e = predicted[i, k] - reference.Values[i, k];
+                double e = predicted[i, k] - sign * reference.Values[i, k];
                 num += e * e;
                 den += reference.Values[i, k] * reference.Values[i, k];
                 max = Math.Max(max, Math.Abs(e));
@@ -36,14 +50,15 @@ public sealed record ErrorReport(IReadOnlyDictionary<string, FieldError> Fields)
 }
 
 /// <summary>Evaluates a model on the reference's points and compares; the reference is computed once per run.</summary>
-public sealed class ReferenceComparison(ReferenceSolution reference)
+/// <param name="upToSign">Errors against ±reference, whichever is closer (<see cref="Problems.Problem.UpToSign"/>).</param>
+public sealed class ReferenceComparison(ReferenceSolution reference, bool upToSign = false)
 {
     const int Chunk = 65536; // bounds peak memory of a forward pass on large grids
 
     public ReferenceSolution Reference { get; } = reference;
 
     public ErrorReport Measure(IFieldModel model, ScalarType dtype, Device device) =>
-        ErrorReport.Compare(Predict(model, Reference.Points, dtype, device), Reference);
+        ErrorReport.Compare(Predict(model, Reference.Points, dtype, device), Reference, upToSign);
 
     public static double[,] Predict(IFieldModel model, double[,] points, ScalarType dtype, Device device)
     {

@@ -45,6 +45,7 @@ public static class DerivativeEngine
                     break;
                 case PeriodicTerm p: excluded.Add(p.Points); break; // its partner points are its own tensor, not a PointSet
                 case DataTerm d: excluded.Add(d.Points); break;
+                case IntegralTerm or ObservationTerm: break; // fixed points of their own, no PointSet
                 default: return [];
             }
         var found = new List<(PointSet, LinearOperator)>();

@@ -96,7 +96,7 @@ public static class Runner
             _deviceName = _device.type == DeviceType.CUDA ? "cuda" : "cpu";
 
             _reference = problem.Reference?.Solve(problem, _cfg.Evaluation.CountsFor(problem));
-            _comparison = _reference is null ? null : new ReferenceComparison(_reference);
+            _comparison = _reference is null ? null : new ReferenceComparison(_reference, problem.UpToSign);
             // One stream for the run's models, in build order: time-marching windows draw after this model, as they
             // did from the global generator; nothing in a run draws from libtorch's global generator.
             _initialisation = Initialisation.Generator(t.Seed);
@@ -252,7 +252,7 @@ public static class RunEvaluator
             var dtype = RunDevice.ResolveDType(cfg.Training.DType);
             using var model = ModelFactory.Create(cfg.Model, problem, dtype, device, cfg.Training.Seed);
             checkpoint.Restore(model, optimizer: null);
-            return (cfg, new ReferenceComparison(reference).Measure(model, dtype, device), checkpoint.State);
+            return (cfg, new ReferenceComparison(reference, problem.UpToSign).Measure(model, dtype, device), checkpoint.State);
         });
     }
 }

@@ -154,6 +154,14 @@ public sealed class Trainer : IDisposable, IPhaseHost
                     _sets.Add(ps);
                     terms.Add(new PeriodicTerm(c.Name, _options.WeightFor(c.Name, kind), per.Matched, ps));
                     break;
+                case IntegralCondition ic:
+                    terms.Add(Own(new IntegralTerm(ic, domain, _problem.QuadratureNodes(ic), _options.WeightFor(c.Name, kind), _dtype, _device)));
+                    break;
+                case ObservationCondition oc:
+                    terms.Add(Own(new ObservationTerm(oc, _options.WeightFor(c.Name, kind), _dtype, _device)));
+                    break;
+                default:
+                    throw new PinnException($"problem '{_problem.Name}': condition '{c.Name}' ({c.Kind}) has no loss term for this model");
             }
         }
         if (_initialData is not null)
@@ -495,9 +503,18 @@ public sealed class Trainer : IDisposable, IPhaseHost
         return (total!, values);
     }
 
+    /// <summary>Terms holding tensors of their own (quadrature nodes, observations), disposed with the trainer.</summary>
+    readonly List<IDisposable> _owned = [];
+    T Own<T>(T term) where T : LossTerm, IDisposable
+    {
+        _owned.Add(term);
+        return term;
+    }
+
     public void Dispose()
     {
         foreach (var s in _sets) s.Dispose();
+        foreach (var o in _owned) o.Dispose();
         _parameters.Dispose();
     }
 }

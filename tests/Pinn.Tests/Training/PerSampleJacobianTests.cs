@@ -91,6 +91,24 @@ public class PerSampleJacobianTests
         error.Should().BeLessThan(1e-12);
     }
 
+    /// <summary>
+    /// An integral constraint's one row reads all its quadrature nodes: its row comes straight from autograd while the other
+    /// blocks stay per sample; a data term's rows are per sample (one per observation).
+    /// </summary>
+    [Theory]
+    [InlineData("eigen/infinite_well.yaml", "training.batch={pde: 16, bc: 2}")]                        // norm: ∫ψ² = 1, E trained
+    [InlineData("inverse/heat_alpha.yaml", "training.batch={pde: 16, ic: 6, bc: 4}")]                  // 200 observations, α trained
+    [InlineData("eigen/infinite_well.yaml", "training.batch={pde: 16, bc: 2}", "model.hard_constraints={dirichlet: true}")]
+    public void Integral_and_data_terms_keep_the_per_sample_route(string config, string batch, string? extra = null)
+    {
+        using var scope = NewDisposeScope();
+        string[] o = [.. Mlp, "training.derivatives=jet", batch, .. (extra is null ? Array.Empty<string>() : [extra])];
+        var (fast, error, _) = Compare(TestPaths.Problem(config), o);
+        fast.FallbackReason.Should().BeNull();
+        fast.FastJacobians.Should().Be(1);
+        error.Should().BeLessThan(1e-12);
+    }
+
     [Fact]
     public void Autograd_derivatives_fall_back_to_the_row_by_row_Jacobian()
     {

@@ -176,6 +176,28 @@ public sealed class ResidualObjective : IResidualObjective
         return _handed = _storage.alias();
     }
 
+    /// <summary>Blocks of at most this many rows that have no per-sample rows get theirs by one backward per row.</summary>
+    public const int DirectRowLimit = 64;
+
+    /// <summary>Row i of <paramref name="j"/> = ∂block_i/∂θ by one backward each (the graph is kept for the other blocks).</summary>
+    void DirectRows(Tensor block, Tensor j)
+    {
+        var inputs = _parameters.Cast<Tensor>().ToList();
+        for (long i = 0; i < block.shape[0]; i++)
+        {
+            using var rowScope = NewDisposeScope();
+            var grads = autograd.grad([block[i]], inputs, retain_graph: true, allow_unused: true);
+            using var values = no_grad();
+            long offset = 0;
+            for (int k = 0; k < inputs.Count; k++)
+            {
+                long m = inputs[k].numel();
+                if (grads[k] is { } g && !g.IsInvalid && g.numel() == m) j[i].narrow(0, offset, m).copy_(g.reshape(-1));
+                offset += m;
+            }
+        }
+    }
+
     /// <summary>Fills <paramref name="rows"/> per sample (OPTIMIZERS.md §9); null when done, else why not (rows then partly written).</summary>
     string? PerSample(LayerCapture capture, IReadOnlyList<Tensor> blocks, Tensor rows)
     {
@@ -228,8 +250,37 @@ public sealed class ResidualObjective : IResidualObjective
             // The assembly is arithmetic on values: the captured inputs A carry the forward graph, and adding their outer
             // products into J in place made J (and JᵀJ, Jᵀr̃ after it) graph nodes whose CopySlices backward holds J itself — a
             // reference cycle that no Dispose breaks: LM kept every Jacobian and Gram matrix it formed (~85 MB per Burgers step).
-            using var values = no_grad();
             var j = rows.narrow(0, row0, nb);
+            string? mismatch = FillBlock(grads, j, nb);
+            if (mismatch is not null)
+            {
+                // A short block over several samples (an integral constraint: one row, many quadrature nodes) has no per-sample
+                // rows; its few rows come straight from autograd, one backward each, and the other blocks stay per sample.
+                if (nb > DirectRowLimit) return mismatch;
+                using (no_grad()) j.zero_();
+                DirectRows(block, j);
+                for (int k = 0; k < _parameters.Count; k++) sums[k] = null;
+                row0 += nb;
+                continue;
+            }
+            using var values = no_grad();
+            // Guard: Σ_i J_i must be the parameters' gradient of Σ r̃_b from the same backward (checked after the last block).
+            for (int k = 0; k < _parameters.Count; k++)
+            {
+                var g = grads[zs.Count + views.Count + k];
+                bool defined = g is not null && !g.IsInvalid;
+                if (defined) scale = Math.Max(scale, g!.abs().max().ToDouble());
+                if (sums[k] is { } sum) worst = Math.Max(worst, (defined ? sum - g!.reshape(sum.shape) : sum).abs().max().ToDouble());
+                else if (defined) worst = Math.Max(worst, g!.abs().max().ToDouble());
+                sums[k] = null;
+            }
+            row0 += nb;
+        }
+        // Adds block rows from the captured passes and views into j; a mismatch between the block's rows and a pass it reads
+        // (or a malformed capture) is returned as the reason, with j partly written.
+        string? FillBlock(IList<Tensor> grads, Tensor j, long nb)
+        {
+            using var values = no_grad();
             int zi = 0; // index of the pass's first pre-activation in zs
             foreach (var pass in capture.Passes)
             {
@@ -287,17 +338,7 @@ public sealed class ResidualObjective : IResidualObjective
                 j.narrow(0, view.Row0, rowsOfView).narrow(1, offsets[k], m).add_(g.reshape(rowsOfView, m));
                 Add(k, g.sum(dim: 0));
             }
-            // Guard: Σ_i J_i must be the parameters' gradient of Σ r̃_b from the same backward (checked after the last block).
-            for (int k = 0; k < _parameters.Count; k++)
-            {
-                var g = grads[zs.Count + views.Count + k];
-                bool defined = g is not null && !g.IsInvalid;
-                if (defined) scale = Math.Max(scale, g!.abs().max().ToDouble());
-                if (sums[k] is { } sum) worst = Math.Max(worst, (defined ? sum - g!.reshape(sum.shape) : sum).abs().max().ToDouble());
-                else if (defined) worst = Math.Max(worst, g!.abs().max().ToDouble());
-                sums[k] = null;
-            }
-            row0 += nb;
+            return null;
         }
         // Against the scale of all blocks' gradients: a block can be pure rounding (u(lo) − u(hi) under a periodic embedding).
         if (worst > 1e-9 * scale)
