@@ -75,7 +75,7 @@ public sealed class YamlProblem : Problem
         Expr ParseExpr(YamlNode node, string where)
         {
             var text = s.Scalar(node, where);
-            if (text.Contains('=')) throw doc.Error(node, $"{where}: expected an expression, not an equation");
+            if (ExprParser.EquationSigns(text).Count > 0) throw doc.Error(node, $"{where}: expected an expression, not an equation");
             try { return ExprParser.ParseExpr(text, symbols); }
             catch (ExprParseException e) { throw doc.Error(node, e.Describe(where)); }
         }
