@@ -17,7 +17,7 @@ public static class Differentiation
         Binary b => DBinary(b, c),
         // The condition is taken as locally constant: the selected branch's derivative (exact away from the switch).
         Piecewise p => Piecewise(p.Cond, D(p.IfTrue, c), D(p.IfFalse, c)),
-        _ => throw new NotSupportedException($"cannot differentiate {e.GetType().Name}"),
+        _ => throw new PinnException($"cannot differentiate a {e.GetType().Name} node ('{e}')"),
     };
 
     static Expr DUnary(Unary u, string c)
@@ -39,7 +39,7 @@ public static class Differentiation
             UnaryOp.Sqrt => Div(0.5, u),
             UnaryOp.Abs => Sign(a),
             UnaryOp.Sign or UnaryOp.Heaviside => Const(0), // zero almost everywhere
-            _ => throw new ArgumentOutOfRangeException(nameof(u)),
+            _ => throw new PinnException($"no derivative rule for {u.Op} ('{u}')"),
         };
         return Mul(outer, da);
     }
@@ -67,7 +67,7 @@ public static class Differentiation
             case BinaryOp.Max:
                 return Piecewise(Ge(l, r), D(l, c), D(r, c));
             default:
-                throw new ArgumentOutOfRangeException(nameof(b));
+                throw new PinnException($"no derivative rule for {b.Op} ('{b}')");
         }
     }
 }

@@ -71,7 +71,7 @@ public static class ExprPrinter
     public static string ComparisonSymbol(BinaryOp op) => op switch
     {
         BinaryOp.Lt => "<", BinaryOp.Le => "<=", BinaryOp.Gt => ">", BinaryOp.Ge => ">=",
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+        _ => throw new PinnException($"{op} is not a comparison"),
     };
 
     static void WriteBinary(StringBuilder sb, Binary b)
@@ -98,7 +98,7 @@ public static class ExprPrinter
         // Left-associative: the left operand needs brackets when it binds looser, the right also when equal.
         WrapIf(sb, b.Left, Precedence(b.Left) < p || (NegOperand(b.Left) && p > PAdd) );
         sb.Append(b.Op switch { BinaryOp.Add => " + ", BinaryOp.Sub => " - ", BinaryOp.Mul => "*", BinaryOp.Div => "/",
-                                 _ => throw new ArgumentOutOfRangeException(nameof(b)) });
+                                 _ => throw new PinnException($"the printer does not know the operator {b.Op}") });
         WrapIf(sb, b.Right, Precedence(b.Right) <= p || NegOperand(b.Right));
     }
 
@@ -126,6 +126,6 @@ public static class ExprPrinter
         UnaryOp.Sin => "sin", UnaryOp.Cos => "cos", UnaryOp.Tan => "tan", UnaryOp.Exp => "exp",
         UnaryOp.Log => "log", UnaryOp.Tanh => "tanh", UnaryOp.Sinh => "sinh", UnaryOp.Cosh => "cosh",
         UnaryOp.Sqrt => "sqrt", UnaryOp.Abs => "abs", UnaryOp.Sign => "sign", UnaryOp.Heaviside => "heaviside",
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+        _ => throw new PinnException($"the printer does not know the function {op}"),
     };
 }

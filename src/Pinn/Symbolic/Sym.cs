@@ -168,7 +168,7 @@ public static class Sym
         BinaryOp.Ge => Ge(a, b),
         BinaryOp.Min => Min(a, b),
         BinaryOp.Max => Max(a, b),
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+        _ => throw new PinnException($"no scalar rule for the operator {op}"),
     };
 
     /// <summary>
@@ -208,7 +208,7 @@ public static class NumericEval
         UnaryOp.Abs => Math.Abs(v),
         UnaryOp.Sign => double.IsNaN(v) ? v : Math.Sign(v), // Math.Sign throws on NaN
         UnaryOp.Heaviside => double.IsNaN(v) ? v : v > 0 ? 1 : v < 0 ? 0 : 0.5,
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+        _ => throw new PinnException($"no scalar rule for the operator {op}"),
     };
 
     public static double Binary(BinaryOp op, double a, double b) => op switch
@@ -225,7 +225,7 @@ public static class NumericEval
         // The selection the derivative rules use (a on a tie); a NaN on either side is kept.
         BinaryOp.Min => a <= b || double.IsNaN(a) ? a : b,
         BinaryOp.Max => a >= b || double.IsNaN(a) ? a : b,
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+        _ => throw new PinnException($"no scalar rule for the operator {op}"),
     };
 
     /// <summary>piecewise(c, a, b) on numbers: a where c ≠ 0, b where c = 0, NaN for a NaN condition.</summary>

@@ -102,7 +102,7 @@ public sealed class TensorEvaluator(IFieldProvider provider)
         UnaryOp.Abs => a.abs(),
         UnaryOp.Sign => a.sign(),
         UnaryOp.Heaviside => Heaviside(a),
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+        _ => throw new PinnException($"the tensor evaluator does not know the function {op}"),
     };
 
     Tensor ApplyBinary(Binary b, Tensor l)
@@ -129,7 +129,7 @@ public sealed class TensorEvaluator(IFieldProvider provider)
             // Selections (not torch.minimum, whose gradient splits on a tie): a on a tie, NaN from either side kept.
             BinaryOp.Min => where(l.le(rt).logical_or(l.isnan()), l, rt),
             BinaryOp.Max => where(l.ge(rt).logical_or(l.isnan()), l, rt),
-            _ => throw new ArgumentOutOfRangeException(nameof(b)),
+            _ => throw new PinnException($"the tensor evaluator does not know the operator {b.Op} ('{b}')"),
         };
     }
 }
