@@ -28,6 +28,10 @@ namespace Pinn.Config;
 ///   reference: {file: ref.npz, arrays: {u: usol}}             # or {solver: burgers}; default: exact
 ///   up_to_sign: true                  # fields known up to a common sign (eigenfunctions): errors against ±reference
 /// </code>
+/// The expression language (<see cref="ExprParser"/>): + - * / ^ (**), sin cos tan exp log tanh sinh cosh sqrt abs sign,
+/// pi, e, parameters, u_x / d(u, x, x) / lap(u), and for piecewise data the comparisons &lt; &lt;= &gt; &gt;= (1 or 0),
+/// heaviside(x) (½ at 0), min(a, b), max(a, b), piecewise(cond, a, b) — e.g. a finite square well
+/// <c>piecewise(abs(x - 0.5) &lt; 0.25, 0, V0)</c> (problems/poisson1d/square_well.yaml).
 /// Every error names the file, the line and, for equations, the column and the unknown symbol.
 /// </summary>
 public sealed class YamlProblem : Problem
@@ -78,7 +82,7 @@ public sealed class YamlProblem : Problem
         Expr ParseExpr(YamlNode node, string where)
         {
             var text = s.Scalar(node, where);
-            if (text.Contains('=')) throw doc.Error(node, $"{where}: expected an expression, not an equation");
+            if (ExprParser.EquationSigns(text).Count > 0) throw doc.Error(node, $"{where}: expected an expression, not an equation");
             try { return ExprParser.ParseExpr(text, symbols); }
             catch (ExprParseException e) { throw doc.Error(node, e.Describe(where)); }
         }

@@ -228,8 +228,6 @@ public sealed class ConstraintAnsatz
     static Expr At(Expr e, string name, double value) => e switch
     {
         Coordinate c when c.Name == name => Const(value),
-        Unary u => Apply(u.Op, At(u.Arg, name, value)),
-        Binary b => Apply(b.Op, At(b.Left, name, value), At(b.Right, name, value)),
-        _ => e,
+        _ => MapChildren(e, x => At(x, name, value)),
     };
 }

@@ -15,7 +15,9 @@ public static class Differentiation
         FieldDerivative f => f.Differentiate(c),
         Unary u => DUnary(u, c),
         Binary b => DBinary(b, c),
-        _ => throw new NotSupportedException($"cannot differentiate {e.GetType().Name}"),
+        // The condition is taken as locally constant: the selected branch's derivative (exact away from the switch).
+        Piecewise p => Piecewise(p.Cond, D(p.IfTrue, c), D(p.IfFalse, c)),
+        _ => throw new PinnException($"cannot differentiate a {e.GetType().Name} node ('{e}')"),
     };
 
     static Expr DUnary(Unary u, string c)
@@ -36,8 +38,8 @@ public static class Differentiation
             UnaryOp.Cosh => Sinh(a),
             UnaryOp.Sqrt => Div(0.5, u),
             UnaryOp.Abs => Sign(a),
-            UnaryOp.Sign => Const(0), // zero almost everywhere
-            _ => throw new ArgumentOutOfRangeException(nameof(u)),
+            UnaryOp.Sign or UnaryOp.Heaviside => Const(0), // zero almost everywhere
+            _ => throw new PinnException($"no derivative rule for {u.Op} ('{u}')"),
         };
         return Mul(outer, da);
     }
@@ -58,8 +60,14 @@ public static class Differentiation
                     return Mul(Mul(r, Pow(l, Sub(r, 1))), D(l, c));
                 // (l^r)' = l^r (r' log l + r l'/l)
                 return Mul(b, Add(Mul(D(r, c), Log(l)), Div(Mul(r, D(l, c)), l)));
+            case BinaryOp.Lt or BinaryOp.Le or BinaryOp.Gt or BinaryOp.Ge:
+                return Const(0); // piecewise constant: zero away from the switch
+            case BinaryOp.Min: // the selected operand's derivative, with the value's tie rule (a on a tie)
+                return Piecewise(Le(l, r), D(l, c), D(r, c));
+            case BinaryOp.Max:
+                return Piecewise(Ge(l, r), D(l, c), D(r, c));
             default:
-                throw new ArgumentOutOfRangeException(nameof(b));
+                throw new PinnException($"no derivative rule for {b.Op} ('{b}')");
         }
     }
 }

@@ -6,6 +6,9 @@ namespace Pinn.Symbolic;
 /// which is what lets an evaluator compute each common sub-expression once per step.
 /// <c>a == b</c> does not compare: it builds an <see cref="Equation"/>, so problems read like the
 /// maths (<c>Dt(u) + u*Dx(u) == nu*Dxx(u)</c>). Compare trees with <see cref="Equals(Expr)"/>.
+/// There are no <c>&lt;</c>, <c>&gt;</c> operators on expressions: with <c>==</c> building an equation, an
+/// <c>a &lt; b</c> that builds a tree instead of answering would read like a test of the trees; comparisons in the
+/// language are built by name (<see cref="Sym.Lt"/>, <see cref="Sym.Le"/>, <see cref="Sym.Gt"/>, <see cref="Sym.Ge"/>).
 /// </summary>
 public abstract class Expr : IEquatable<Expr>
 {
@@ -129,7 +132,11 @@ public sealed class FieldDerivative : Expr
     }
 }
 
-public enum UnaryOp { Neg, Sin, Cos, Tan, Exp, Log, Tanh, Sinh, Cosh, Sqrt, Abs, Sign }
+/// <summary>
+/// One-argument operators. <see cref="Heaviside"/> is the step H(x): 1 for x &gt; 0, 0 for x &lt; 0, ½ at 0 (numpy's
+/// <c>heaviside(x, 0.5)</c>), NaN for NaN; like <see cref="Sign"/> its derivative is taken as 0 (zero almost everywhere).
+/// </summary>
+public enum UnaryOp { Neg, Sin, Cos, Tan, Exp, Log, Tanh, Sinh, Cosh, Sqrt, Abs, Sign, Heaviside }
 
 public sealed class Unary(UnaryOp op, Expr arg) : Expr
 {
@@ -140,7 +147,13 @@ public sealed class Unary(UnaryOp op, Expr arg) : Expr
     protected override int ComputeHash() => HashCode.Combine(6, Op, Arg.GetHashCode());
 }
 
-public enum BinaryOp { Add, Sub, Mul, Div, Pow }
+/// <summary>
+/// Two-argument operators. The comparisons <see cref="Lt"/>, <see cref="Le"/>, <see cref="Gt"/>, <see cref="Ge"/> yield
+/// 1 or 0 (IEEE: a comparison with NaN is 0) and have derivative 0 everywhere (they are locally constant away from the
+/// switch). <see cref="Min"/> and <see cref="Max"/> select one operand, value and derivatives, the left one on a tie
+/// (min: a where a ≤ b, else b; max: a where a ≥ b, else b); a NaN operand gives NaN.
+/// </summary>
+public enum BinaryOp { Add, Sub, Mul, Div, Pow, Lt, Le, Gt, Ge, Min, Max }
 
 public sealed class Binary(BinaryOp op, Expr left, Expr right) : Expr
 {
@@ -153,6 +166,32 @@ public sealed class Binary(BinaryOp op, Expr left, Expr right) : Expr
         other is Binary b && b.Op == Op && b.Left.Equals(Left) && b.Right.Equals(Right);
 
     protected override int ComputeHash() => HashCode.Combine(7, Op, Left.GetHashCode(), Right.GetHashCode());
+}
+
+/// <summary>
+/// <c>piecewise(cond, a, b)</c>: <paramref name="ifTrue"/> where <paramref name="cond"/> ≠ 0, <paramref name="ifFalse"/> where
+/// it is 0, NaN where it is NaN. A true selection (torch.where), not cond·a + (1 − cond)·b: an inf or NaN in the branch not
+/// taken does not reach the value. Derivatives are the selected branch's (the condition is taken as locally constant,
+/// which holds away from the switch). Children: [cond, a, b].
+/// <para>
+/// Limitation (autograd): the gradient with respect to trainable weights flows into both branches' graphs, the unselected
+/// one with zero weight; where that branch's own backward is inf or NaN (1/u at u = 0, sqrt(u) at u ≤ 0, log(u) at u ≤ 0)
+/// 0·inf makes the gradient NaN although the value is finite. Branches of coordinates and parameters only (a forcing term,
+/// a potential) have no graph and are always safe; for a branch of the fields, write it finite everywhere (e.g.
+/// sqrt(max(u, 1e-12)) rather than sqrt(u)).
+/// </para>
+/// </summary>
+public sealed class Piecewise(Expr cond, Expr ifTrue, Expr ifFalse) : Expr
+{
+    public Expr Cond { get; } = cond;
+    public Expr IfTrue { get; } = ifTrue;
+    public Expr IfFalse { get; } = ifFalse;
+    public override IReadOnlyList<Expr> Children => [Cond, IfTrue, IfFalse];
+
+    public override bool Equals(Expr? other) =>
+        other is Piecewise p && p.Cond.Equals(Cond) && p.IfTrue.Equals(IfTrue) && p.IfFalse.Equals(IfFalse);
+
+    protected override int ComputeHash() => HashCode.Combine(8, Cond.GetHashCode(), IfTrue.GetHashCode(), IfFalse.GetHashCode());
 }
 
 /// <summary><c>Lhs = Rhs</c>; as a residual it is <c>Lhs − Rhs</c>, driven to zero by training.</summary>

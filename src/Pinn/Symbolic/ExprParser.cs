@@ -24,9 +24,13 @@ public sealed class ExprParseException(string detail, int column, string? symbol
 /// <summary>
 /// Parses equation strings into the same trees the C# operators build:
 /// <c>"u_t + u*u_x - 0.01/pi*u_xx"</c>, <c>"d(u, x, x)"</c>, <c>"lap(u)"</c>, <c>"x^2"</c> or <c>"x**2"</c>.
-/// An optional single '=' makes an equation (<c>"u_tt = 4*u_xx"</c>); without one the text is the residual.
-/// Grammar: expr := term (('+'|'-') term)*; term := unary (('*'|'/') unary)*;
+/// An optional single '=' makes an equation (<c>"u_tt = 4*u_xx"</c>); without one the text is the residual
+/// (the '=' of <c>&lt;=</c> and <c>&gt;=</c> is part of the comparison).
+/// Grammar: expr := sum (cmp sum)? with cmp one of &lt; &lt;= &gt; &gt;= (1 or 0; loosest, as in C, and not chained:
+/// <c>a &lt; b &lt; c</c> is an error); sum := term (('+'|'-') term)*; term := unary (('*'|'/') unary)*;
 /// unary := ('-'|'+') unary | power; power := primary ('^' unary)?; primary := number | name | name(args) | (expr).
+/// Functions: the one-argument <see cref="SymbolTable.Functions"/> (sin … sign, heaviside) and the special forms
+/// pow(a, b), min(a, b), max(a, b), piecewise(cond, a, b), d(expr, x, …), lap(expr).
 /// </summary>
 public sealed class ExprParser
 {
@@ -41,16 +45,30 @@ public sealed class ExprParser
 
     public Equation ParseEq(string text)
     {
-        int eq = text.IndexOf('=');
-        if (eq < 0) return Parse(text);
-        if (text.IndexOf('=', eq + 1) >= 0)
-            throw new ExprParseException("more than one '='", text.IndexOf('=', eq + 1) + 1);
+        var signs = EquationSigns(text);
+        if (signs.Count == 0) return Parse(text);
+        for (int i = 0; i + 1 < signs.Count; i++)
+            if (signs[i + 1] == signs[i] + 1)
+                throw new ExprParseException("'==' is not an operator: '=' separates the two sides of an equation (comparisons are <, <=, >, >=)",
+                                             signs[i] + 1, "==");
+        if (signs.Count > 1)
+            throw new ExprParseException("more than one '='", signs[1] + 1);
+        int eq = signs[0];
         var lhs = Parse(text[..eq], 0, text);
         var rhs = Parse(text[(eq + 1)..], eq + 1, text);
         return new Equation(lhs, rhs);
     }
 
     public Expr Parse(string text) => Parse(text, 0, text);
+
+    /// <summary>The positions of the '=' signs that would split <paramref name="text"/> into an equation's two sides: every '=' but those of '&lt;=' and '&gt;='.</summary>
+    public static IReadOnlyList<int> EquationSigns(string text)
+    {
+        var signs = new List<int>();
+        for (int i = 0; i < text.Length; i++)
+            if (text[i] == '=' && !(i > 0 && text[i - 1] is '<' or '>')) signs.Add(i);
+        return signs;
+    }
 
     int _offset;
 
@@ -61,7 +79,7 @@ public sealed class ExprParser
         _offset = offset;
         SkipSpace();
         if (_pos >= _text.Length) throw Error("empty expression", _pos);
-        var e = ParseSum();
+        var e = ParseComparison();
         SkipSpace();
         if (_pos < _text.Length) throw Error($"unexpected '{_text[_pos]}'", _pos);
         return e;
@@ -89,6 +107,32 @@ public sealed class ExprParser
         if (_pos >= _text.Length) throw Error($"expected '{c}' but the expression ended", _pos);
         if (_text[_pos] != c) throw Error($"expected '{c}' but found '{_text[_pos]}'", _pos);
         _pos++;
+    }
+
+    /// <summary>sum (cmp sum)?: one comparison at most; a second is refused where it stands.</summary>
+    Expr ParseComparison()
+    {
+        var left = ParseSum();
+        if (AcceptComparison() is not { } op) return left;
+        var right = ParseSum();
+        SkipSpace();
+        int at = _pos;
+        if (AcceptComparison() is { } second)
+        {
+            string a = ExprPrinter.ComparisonSymbol(op), b = ExprPrinter.ComparisonSymbol(second);
+            throw Error($"comparisons do not chain: 'x {a} y {b} z' is not read as two comparisons; write (x {a} y)*(y {b} z) for both, " +
+                        "or bracket one side", at, b);
+        }
+        return Sym.Apply(op, left, right);
+    }
+
+    BinaryOp? AcceptComparison()
+    {
+        if (Accept("<=")) return BinaryOp.Le;
+        if (Accept(">=")) return BinaryOp.Ge;
+        if (Accept("<")) return BinaryOp.Lt;
+        if (Accept(">")) return BinaryOp.Gt;
+        return null;
     }
 
     Expr ParseSum()
@@ -138,7 +182,7 @@ public sealed class ExprParser
         if (ch == '(')
         {
             _pos++;
-            var e = ParseSum();
+            var e = ParseComparison();
             Expect(')');
             return e;
         }
@@ -185,7 +229,7 @@ public sealed class ExprParser
             do
             {
                 SkipSpace();
-                args.Add((ParseSum(), _pos));
+                args.Add((ParseComparison(), _pos));
             } while (Accept(","));
             Expect(')');
         }
@@ -203,6 +247,15 @@ public sealed class ExprParser
             case "pow":
                 Arity(2);
                 return Sym.Pow(args[0].e, args[1].e);
+            case "min":
+                Arity(2);
+                return Sym.Min(args[0].e, args[1].e);
+            case "max":
+                Arity(2);
+                return Sym.Max(args[0].e, args[1].e);
+            case "piecewise":
+                Arity(3);
+                return Sym.Piecewise(args[0].e, args[1].e, args[2].e);
             case "lap":
                 Arity(1);
                 return Sym.Laplacian(args[0].e, _symbols.SpatialCoordinates.Select(Sym.Coord).ToArray());

@@ -9,8 +9,8 @@ namespace Pinn.Symbolic;
 /// </summary>
 public static class ExprPrinter
 {
-    // Precedence levels: higher binds tighter.
-    const int PAdd = 1, PMul = 2, PNeg = 3, PPow = 4, PAtom = 5;
+    // Precedence levels: higher binds tighter. Comparisons bind loosest (as in C) and do not chain.
+    const int PCmp = 0, PAdd = 1, PMul = 2, PNeg = 3, PPow = 4, PAtom = 5;
 
     public static string Print(Expr e)
     {
@@ -24,6 +24,7 @@ public static class ExprPrinter
         Binary { Op: BinaryOp.Add or BinaryOp.Sub } => PAdd,
         Binary { Op: BinaryOp.Mul or BinaryOp.Div } => PMul,
         Binary { Op: BinaryOp.Pow } => PPow,
+        Binary { Op: BinaryOp.Lt or BinaryOp.Le or BinaryOp.Gt or BinaryOp.Ge } => PCmp,
         Unary { Op: UnaryOp.Neg } => PNeg,
         Constant c when c.Value < 0 || double.IsNegative(c.Value) => PNeg,
         _ => PAtom,
@@ -47,14 +48,43 @@ public static class ExprPrinter
                 Write(sb, u.Arg);
                 sb.Append(')');
                 break;
+            case Binary { Op: BinaryOp.Min or BinaryOp.Max } m:
+                WriteCall(sb, m.Op == BinaryOp.Min ? "min" : "max", m.Left, m.Right);
+                break;
             case Binary b: WriteBinary(sb, b); break;
-            default: throw new NotSupportedException(e.GetType().Name);
+            case Piecewise p: WriteCall(sb, "piecewise", p.Cond, p.IfTrue, p.IfFalse); break;
+            default: throw new PinnException($"the printer does not know {e.GetType().Name} nodes");
         }
     }
+
+    static void WriteCall(StringBuilder sb, string name, params Expr[] args)
+    {
+        sb.Append(name).Append('(');
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (i > 0) sb.Append(", ");
+            Write(sb, args[i]);
+        }
+        sb.Append(')');
+    }
+
+    public static string ComparisonSymbol(BinaryOp op) => op switch
+    {
+        BinaryOp.Lt => "<", BinaryOp.Le => "<=", BinaryOp.Gt => ">", BinaryOp.Ge => ">=",
+        _ => throw new PinnException($"{op} is not a comparison"),
+    };
 
     static void WriteBinary(StringBuilder sb, Binary b)
     {
         int p = Precedence(b);
+        if (p == PCmp)
+        {
+            // Comparisons do not chain: an operand that is itself a comparison is bracketed on either side.
+            WrapIf(sb, b.Left, Precedence(b.Left) <= PCmp);
+            sb.Append(' ').Append(ComparisonSymbol(b.Op)).Append(' ');
+            WrapIf(sb, b.Right, Precedence(b.Right) <= PCmp);
+            return;
+        }
         // A negated operand inside a binary operator is always bracketed: "a*(-b)", never "a*-b".
         bool NegOperand(Expr x) => Precedence(x) == PNeg;
         if (b.Op == BinaryOp.Pow)
@@ -67,7 +97,8 @@ public static class ExprPrinter
         }
         // Left-associative: the left operand needs brackets when it binds looser, the right also when equal.
         WrapIf(sb, b.Left, Precedence(b.Left) < p || (NegOperand(b.Left) && p > PAdd) );
-        sb.Append(b.Op switch { BinaryOp.Add => " + ", BinaryOp.Sub => " - ", BinaryOp.Mul => "*", _ => "/" });
+        sb.Append(b.Op switch { BinaryOp.Add => " + ", BinaryOp.Sub => " - ", BinaryOp.Mul => "*", BinaryOp.Div => "/",
+                                 _ => throw new PinnException($"the printer does not know the operator {b.Op}") });
         WrapIf(sb, b.Right, Precedence(b.Right) <= p || NegOperand(b.Right));
     }
 
@@ -94,7 +125,7 @@ public static class ExprPrinter
     {
         UnaryOp.Sin => "sin", UnaryOp.Cos => "cos", UnaryOp.Tan => "tan", UnaryOp.Exp => "exp",
         UnaryOp.Log => "log", UnaryOp.Tanh => "tanh", UnaryOp.Sinh => "sinh", UnaryOp.Cosh => "cosh",
-        UnaryOp.Sqrt => "sqrt", UnaryOp.Abs => "abs", UnaryOp.Sign => "sign",
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+        UnaryOp.Sqrt => "sqrt", UnaryOp.Abs => "abs", UnaryOp.Sign => "sign", UnaryOp.Heaviside => "heaviside",
+        _ => throw new PinnException($"the printer does not know the function {op}"),
     };
 }

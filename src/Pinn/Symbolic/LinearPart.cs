@@ -46,7 +46,9 @@ public static class LinearPart
             case Binary { Op: BinaryOp.Div } q:
                 return Contains(q.Right, d) ? null : AffineCoefficient(q.Left, d) is { } n ? Sym.Div(n, q.Right) : null;
             default:
-                return null; // inside a nonlinear function or a power
+                // Inside a nonlinear function, a power, a comparison, min/max or piecewise (a selection by the field is
+                // not linear in it; one by coordinates has a coefficient of the coordinates, which no operator block takes).
+                return null;
         }
 
         static Expr? Times(Expr? c, Expr factor) => c is null ? null : Sym.Mul(c, factor);
@@ -90,7 +92,8 @@ public static class LinearPart
 
     /// <summary>
     /// A constant expression's value (parameters from the table), or null when it names an unknown parameter
-    /// or applies a function (a function of constants is rare in a coefficient: not folded here).
+    /// or applies a one-argument function (a function of constants is rare in a coefficient: not folded here).
+    /// Comparisons, min/max and piecewise of parameters are folded with the evaluator's semantics.
     /// </summary>
     static double? Value(Expr e, IReadOnlyDictionary<string, double> parameters) => e switch
     {
@@ -98,14 +101,9 @@ public static class LinearPart
         NamedConstant n => n.Value,
         Parameter p => parameters.TryGetValue(p.Name, out var v) ? v : null,
         Unary { Op: UnaryOp.Neg } u => -Value(u.Arg, parameters),
-        Binary b when Value(b.Left, parameters) is { } l && Value(b.Right, parameters) is { } r => b.Op switch
-        {
-            BinaryOp.Add => l + r,
-            BinaryOp.Sub => l - r,
-            BinaryOp.Mul => l * r,
-            BinaryOp.Div => l / r,
-            _ => Math.Pow(l, r),
-        },
+        Binary b when Value(b.Left, parameters) is { } l && Value(b.Right, parameters) is { } r => NumericEval.Binary(b.Op, l, r),
+        Piecewise p when Value(p.Cond, parameters) is { } c && Value(p.IfTrue, parameters) is { } a && Value(p.IfFalse, parameters) is { } f =>
+            NumericEval.Piecewise(c, a, f),
         _ => null,
     };
 }

@@ -11,9 +11,7 @@ public static class Manufactured
     public static Expr Substitute(Expr e, IReadOnlyDictionary<string, Expr> exact) => e switch
     {
         FieldDerivative f when exact.TryGetValue(f.Field, out var sol) => f.Wrt.Aggregate(sol, Differentiation.D),
-        Unary u => Sym.Apply(u.Op, Substitute(u.Arg, exact)),
-        Binary b => Sym.Apply(b.Op, Substitute(b.Left, exact), Substitute(b.Right, exact)),
-        _ => e,
+        _ => Sym.MapChildren(e, c => Substitute(c, exact)),
     };
 
     /// <summary>The equation <c>op(u) = op(exact)</c>: <paramref name="exact"/> solves it by construction.</summary>

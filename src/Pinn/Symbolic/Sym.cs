@@ -28,6 +28,37 @@ public static class Sym
     public static Expr Sqrt(Expr a) => Apply(UnaryOp.Sqrt, a);
     public static Expr Abs(Expr a) => Apply(UnaryOp.Abs, a);
     public static Expr Sign(Expr a) => Apply(UnaryOp.Sign, a);
+    /// <summary>H(a): 1 for a &gt; 0, 0 for a &lt; 0, ½ at 0 (numpy's convention with h0 = ½); derivative 0.</summary>
+    public static Expr Heaviside(Expr a) => Apply(UnaryOp.Heaviside, a);
+
+    // ---- comparisons and selections -------------------------------------------------------
+    // Comparisons are named builders, not C# operators: == already builds an Equation (see Expr).
+    /// <summary>a &lt; b as 1 or 0 (derivative 0).</summary>
+    public static Expr Lt(Expr a, Expr b) => Fold(BinaryOp.Lt, a, b);
+    /// <summary>a ≤ b as 1 or 0 (derivative 0).</summary>
+    public static Expr Le(Expr a, Expr b) => Fold(BinaryOp.Le, a, b);
+    /// <summary>a &gt; b as 1 or 0 (derivative 0).</summary>
+    public static Expr Gt(Expr a, Expr b) => Fold(BinaryOp.Gt, a, b);
+    /// <summary>a ≥ b as 1 or 0 (derivative 0).</summary>
+    public static Expr Ge(Expr a, Expr b) => Fold(BinaryOp.Ge, a, b);
+    /// <summary>min(a, b): a where a ≤ b (ties pick a), else b — value and derivatives of the selected operand.</summary>
+    public static Expr Min(Expr a, Expr b) => a.Equals(b) ? a : Fold(BinaryOp.Min, a, b);
+    /// <summary>max(a, b): a where a ≥ b (ties pick a), else b — value and derivatives of the selected operand.</summary>
+    public static Expr Max(Expr a, Expr b) => a.Equals(b) ? a : Fold(BinaryOp.Max, a, b);
+
+    /// <summary>
+    /// <paramref name="ifTrue"/> where <paramref name="cond"/> ≠ 0, else <paramref name="ifFalse"/>, as a true selection
+    /// (see <see cref="Symbolic.Piecewise"/>). A numeric condition picks its branch; equal branches are that branch.
+    /// </summary>
+    public static Expr Piecewise(Expr cond, Expr ifTrue, Expr ifFalse)
+    {
+        if (IsNum(cond, out var c)) return double.IsNaN(c) ? Const(double.NaN) : c != 0 ? ifTrue : ifFalse;
+        if (ifTrue.Equals(ifFalse)) return ifTrue;
+        return new Piecewise(cond, ifTrue, ifFalse);
+    }
+
+    static Expr Fold(BinaryOp op, Expr a, Expr b) =>
+        IsNum(a, out var x) && IsNum(b, out var y) ? Const(NumericEval.Binary(op, x, y)) : new Binary(op, a, b);
 
     // ---- derivatives (chain rule, see Differentiation) ------------------------------------
     /// <summary>∂/∂c1 ∂/∂c2 … of any expression, by the chain rule down to field derivatives.</summary>
@@ -131,8 +162,32 @@ public static class Sym
         BinaryOp.Mul => Mul(a, b),
         BinaryOp.Div => Div(a, b),
         BinaryOp.Pow => Pow(a, b),
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+        BinaryOp.Lt => Lt(a, b),
+        BinaryOp.Le => Le(a, b),
+        BinaryOp.Gt => Gt(a, b),
+        BinaryOp.Ge => Ge(a, b),
+        BinaryOp.Min => Min(a, b),
+        BinaryOp.Max => Max(a, b),
+        _ => throw new PinnException($"no scalar rule for the operator {op}"),
     };
+
+    /// <summary>
+    /// <paramref name="e"/>'s operator applied to new <paramref name="children"/> (same order as <see cref="Expr.Children"/>),
+    /// through the simplifying builders; a leaf is returned as it is. Tree rewrites (substitution, setting a coordinate)
+    /// go through this, so a new node type fails here loudly instead of being passed over.
+    /// </summary>
+    public static Expr Rebuild(Expr e, IReadOnlyList<Expr> children) => e switch
+    {
+        Unary u => Apply(u.Op, children[0]),
+        Binary b => Apply(b.Op, children[0], children[1]),
+        Symbolic.Piecewise => Piecewise(children[0], children[1], children[2]),
+        Constant or NamedConstant or Coordinate or Parameter or FieldDerivative => e,
+        _ => throw new PinnException($"cannot rebuild a {e.GetType().Name} node"),
+    };
+
+    /// <summary><paramref name="e"/> rebuilt with <paramref name="f"/> applied to each child.</summary>
+    public static Expr MapChildren(Expr e, Func<Expr, Expr> f) =>
+        e.Children.Count == 0 ? e : Rebuild(e, e.Children.Select(f).ToList());
 }
 
 /// <summary>Scalar semantics of the operators, shared by constant folding and double evaluation.</summary>
@@ -151,9 +206,31 @@ public static class NumericEval
         UnaryOp.Cosh => Math.Cosh(v),
         UnaryOp.Sqrt => Math.Sqrt(v),
         UnaryOp.Abs => Math.Abs(v),
-        UnaryOp.Sign => Math.Sign(v),
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+        UnaryOp.Sign => double.IsNaN(v) ? v : Math.Sign(v), // Math.Sign throws on NaN
+        UnaryOp.Heaviside => double.IsNaN(v) ? v : v > 0 ? 1 : v < 0 ? 0 : 0.5,
+        _ => throw new PinnException($"no scalar rule for the operator {op}"),
     };
+
+    public static double Binary(BinaryOp op, double a, double b) => op switch
+    {
+        BinaryOp.Add => a + b,
+        BinaryOp.Sub => a - b,
+        BinaryOp.Mul => a * b,
+        BinaryOp.Div => a / b,
+        BinaryOp.Pow => Math.Pow(a, b),
+        BinaryOp.Lt => a < b ? 1 : 0,
+        BinaryOp.Le => a <= b ? 1 : 0,
+        BinaryOp.Gt => a > b ? 1 : 0,
+        BinaryOp.Ge => a >= b ? 1 : 0,
+        // The selection the derivative rules use (a on a tie); a NaN on either side is kept.
+        BinaryOp.Min => a <= b || double.IsNaN(a) ? a : b,
+        BinaryOp.Max => a >= b || double.IsNaN(a) ? a : b,
+        _ => throw new PinnException($"no scalar rule for the operator {op}"),
+    };
+
+    /// <summary>piecewise(c, a, b) on numbers: a where c ≠ 0, b where c = 0, NaN for a NaN condition.</summary>
+    public static double Piecewise(double cond, double ifTrue, double ifFalse) =>
+        double.IsNaN(cond) ? double.NaN : cond != 0 ? ifTrue : ifFalse;
 }
 
 /// <summary>Evaluates an expression that contains only numbers and named constants (e.g. <c>0.01/pi</c>).</summary>
@@ -164,11 +241,8 @@ public static class ConstantFolding
         Constant c => c.Value,
         NamedConstant n => n.Value,
         Unary u => NumericEval.Unary(u.Op, Evaluate(u.Arg)),
-        Binary { Op: BinaryOp.Add } b => Evaluate(b.Left) + Evaluate(b.Right),
-        Binary { Op: BinaryOp.Sub } b => Evaluate(b.Left) - Evaluate(b.Right),
-        Binary { Op: BinaryOp.Mul } b => Evaluate(b.Left) * Evaluate(b.Right),
-        Binary { Op: BinaryOp.Div } b => Evaluate(b.Left) / Evaluate(b.Right),
-        Binary { Op: BinaryOp.Pow } b => Math.Pow(Evaluate(b.Left), Evaluate(b.Right)),
+        Binary b => NumericEval.Binary(b.Op, Evaluate(b.Left), Evaluate(b.Right)),
+        Piecewise p => NumericEval.Piecewise(Evaluate(p.Cond), Evaluate(p.IfTrue), Evaluate(p.IfFalse)),
         _ => throw new PinnException($"'{e}' is not a constant"),
     };
 }

@@ -28,10 +28,11 @@ public sealed class SymbolTable
         ["sin"] = UnaryOp.Sin, ["cos"] = UnaryOp.Cos, ["tan"] = UnaryOp.Tan, ["exp"] = UnaryOp.Exp,
         ["log"] = UnaryOp.Log, ["ln"] = UnaryOp.Log, ["tanh"] = UnaryOp.Tanh, ["sinh"] = UnaryOp.Sinh,
         ["cosh"] = UnaryOp.Cosh, ["sqrt"] = UnaryOp.Sqrt, ["abs"] = UnaryOp.Abs, ["sign"] = UnaryOp.Sign,
+        ["heaviside"] = UnaryOp.Heaviside,
     };
 
-    /// <summary>Names with special parsing: d(expr, x, …), lap(expr), pow(a, b).</summary>
-    public static readonly IReadOnlyList<string> SpecialForms = ["d", "lap", "pow"];
+    /// <summary>Names with special parsing: d(expr, x, …), lap(expr), pow(a, b), min(a, b), max(a, b), piecewise(cond, a, b).</summary>
+    public static readonly IReadOnlyList<string> SpecialForms = ["d", "lap", "pow", "min", "max", "piecewise"];
 
     /// <summary>Every name a user could have meant, for "did you mean" suggestions.</summary>
     public IEnumerable<string> KnownNames()

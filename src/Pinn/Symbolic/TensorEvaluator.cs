@@ -57,7 +57,8 @@ public sealed class TensorEvaluator(IFieldProvider provider)
             FieldDerivative f => provider.Field(f),
             Unary u => ApplyUnary(u.Op, Eval(u.Arg)),
             Binary b => ApplyBinary(b, Eval(b.Left)),
-            _ => throw new NotSupportedException(e.GetType().Name),
+            Piecewise p => Select(Eval(p.Cond), Eval(p.IfTrue), Eval(p.IfFalse)),
+            _ => throw new PinnException($"the tensor evaluator cannot evaluate a {e.GetType().Name} node ('{e}')"),
         };
         _memo[e] = t;
         return t;
@@ -65,7 +66,28 @@ public sealed class TensorEvaluator(IFieldProvider provider)
 
     Tensor Scalar(double v) => tensor(v, dtype: provider.DType, device: provider.Device);
 
-    static Tensor ApplyUnary(UnaryOp op, Tensor a) => op switch
+    /// <summary>
+    /// where(c ≠ 0, a, b), NaN where c is NaN: a selection, so an inf or NaN in the branch not taken stays out of the value
+    /// (the gradient's limitation is in <see cref="Symbolic.Piecewise"/>).
+    /// </summary>
+    static Tensor Select(Tensor c, Tensor a, Tensor b)
+    {
+        var picked = where(c.ne(0), a, b);
+        var nan = c.isnan();
+        return where(nan, c.detach(), picked);
+    }
+
+    /// <summary>1 or 0 in the provider's dtype: the bool result of a comparison carries no gradient (derivative 0).</summary>
+    Tensor Indicator(Tensor condition) => condition.to_type(provider.DType);
+
+    /// <summary>H(a) = 1 (a &gt; 0), 0 (a &lt; 0), ½ (a = 0), NaN (NaN): numpy's heaviside(a, 0.5); no gradient.</summary>
+    Tensor Heaviside(Tensor a)
+    {
+        var h = Indicator(a.gt(0)) + 0.5 * Indicator(a.eq(0));
+        return where(a.isnan(), a.detach().to_type(provider.DType), h);
+    }
+
+    Tensor ApplyUnary(UnaryOp op, Tensor a) => op switch
     {
         UnaryOp.Neg => a.neg(),
         UnaryOp.Sin => a.sin(),
@@ -79,7 +101,8 @@ public sealed class TensorEvaluator(IFieldProvider provider)
         UnaryOp.Sqrt => a.sqrt(),
         UnaryOp.Abs => a.abs(),
         UnaryOp.Sign => a.sign(),
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+        UnaryOp.Heaviside => Heaviside(a),
+        _ => throw new PinnException($"the tensor evaluator does not know the function {op}"),
     };
 
     Tensor ApplyBinary(Binary b, Tensor l)
@@ -99,7 +122,14 @@ public sealed class TensorEvaluator(IFieldProvider provider)
             BinaryOp.Mul => l * rt,
             BinaryOp.Div => l / rt,
             BinaryOp.Pow => l.pow(rt),
-            _ => throw new ArgumentOutOfRangeException(nameof(b)),
+            BinaryOp.Lt => Indicator(l.lt(rt)),
+            BinaryOp.Le => Indicator(l.le(rt)),
+            BinaryOp.Gt => Indicator(l.gt(rt)),
+            BinaryOp.Ge => Indicator(l.ge(rt)),
+            // Selections (not torch.minimum, whose gradient splits on a tie): a on a tie, NaN from either side kept.
+            BinaryOp.Min => where(l.le(rt).logical_or(l.isnan()), l, rt),
+            BinaryOp.Max => where(l.ge(rt).logical_or(l.isnan()), l, rt),
+            _ => throw new PinnException($"the tensor evaluator does not know the operator {b.Op} ('{b}')"),
         };
     }
 }
