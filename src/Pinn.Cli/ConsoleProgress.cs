@@ -21,9 +21,9 @@ sealed class ConsoleProgress : ITrainingObserver
     public static bool Interactive(TextWriter stdout) =>
         ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 
-    public static RunOutcome Run(Func<ITrainingObserver, RunOutcome> body)
+    public static T Run<T>(Func<ITrainingObserver, T> body)
     {
-        RunOutcome? outcome = null;
+        T? outcome = default;
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),

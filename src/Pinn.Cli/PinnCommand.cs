@@ -107,8 +107,24 @@ public static class PinnCommand
             }
 
             using var signals = new StopSignals(); // SIGINT and SIGTERM: checkpoint, results, exit 130 / 143
+            var loaded = resumeDir is null ? RunConfigLoader.Load(targetValue!, catalog, overrides) : null;
+            if (loaded?.Problem.Eigen is not null)
+            {
+                (string, IReadOnlyList<EigenStateResult>) Sequence(ITrainingObserver? display) => EigenSequence.Run(loaded, display, signals.Token);
+                var (dir, states) = r.GetValue(quiet) ? Sequence(null)
+                    : ConsoleProgress.Interactive(stdout) ? ConsoleProgress.Run(Sequence)
+                    : Sequence(new PlainProgress(stdout));
+                int code = Ok;
+                foreach (var s in states)
+                {
+                    stdout.Write($"state {s.State}: ");
+                    code = Summarize(s.Run, stdout, stderr, signals.InterruptedExitCode);
+                }
+                stdout.WriteLine($"eigenvalues: {dir}/eigen.md");
+                return code;
+            }
             RunOutcome Body(ITrainingObserver? display) => resumeDir is null
-                ? Runner.Run(RunConfigLoader.Load(targetValue!, catalog, overrides), display, signals.Token)
+                ? Runner.Run(loaded!, display, signals.Token)
                 : Runner.Resume(resumeDir, catalog, overrides, display, signals.Token);
             var outcome = r.GetValue(quiet) ? Body(null)
                 : ConsoleProgress.Interactive(stdout) ? ConsoleProgress.Run(Body)

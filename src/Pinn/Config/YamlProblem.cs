@@ -119,7 +119,18 @@ public sealed class YamlProblem : Problem
             }
 
         p.UpToSign = s.Bool("up_to_sign", false);
-        if (s.SubSection("reference") is { } rs) p.Reference = ReadReference(rs);
+        if (s.SubSection("eigen") is { } es) p.Eigen = ReadEigen(p, es);
+        if (s.SubSection("reference") is { } rs && rs.String("solver") == "schrodinger")
+        {
+            var field = p.Eigen?.Field ?? p.Fields[0];
+            var potential = ParseExpr(rs.Raw("potential") ?? throw doc.Error(rs.Node, "problem.reference: the schrodinger solver needs 'potential:' (an expression of the coordinate; \"0\" for a box)"),
+                                      "problem.reference.potential");
+            var states = Guard(doc, rs.Node, () => SchrodingerEigenReference.For(p, potential, field));
+            p.EigenReferences = states;
+            p.Reference = states.State(0);
+            rs.Done();
+        }
+        else if (s.SubSection("reference") is { } other) p.Reference = ReadReference(other);
         foreach (var d in deferred) d();
         s.Done();
         return p;
@@ -233,6 +244,29 @@ public sealed class YamlProblem : Problem
                     break;
             }
         });
+    }
+
+    /// <summary><c>eigen: {parameter: E, field: psi, states: 3, initial: [9, 40], orthogonality_weight: 1}</c>.</summary>
+    static EigenSpec ReadEigen(YamlProblem p, Section e)
+    {
+        var doc = e.Doc;
+        var parameter = e.String("parameter") ?? (p.ParameterNames.Count == 1 ? p.ParameterNames[0]
+                        : throw doc.Error(e.Node, "problem.eigen: name the eigenvalue parameter, e.g. {parameter: E, states: 3}"));
+        if (!p.ParameterNames.Contains(parameter)) throw doc.Error(e.Raw("parameter") ?? e.Node, $"problem.eigen.parameter: '{parameter}' is not a parameter ({string.Join(", ", p.ParameterNames)})");
+        var field = e.String("field") ?? p.Fields[0];
+        if (!p.Fields.Contains(field)) throw doc.Error(e.Raw("field") ?? e.Node, $"problem.eigen.field: '{field}' is not a field ({string.Join(", ", p.Fields)})");
+        int states = e.Int("states", 1);
+        if (states < 1) throw doc.Error(e.Raw("states"), "problem.eigen.states: at least 1");
+        var initial = new List<double>();
+        if (e.Raw("initial") is { } i)
+        {
+            if (i is not YamlSequenceNode list) throw doc.Error(i, "problem.eigen.initial: expected a list of starting eigenvalues, e.g. [9, 40, 90]");
+            initial.AddRange(list.Children.Select(n => e.ToDouble(n, "problem.eigen.initial")));
+        }
+        double w = e.Double("orthogonality_weight", 1);
+        if (!(w > 0)) throw doc.Error(e.Raw("orthogonality_weight"), "problem.eigen.orthogonality_weight: must be positive");
+        e.Done();
+        return new EigenSpec(parameter, field, states, initial, w);
     }
 
     static IReference ReadReference(Section r)

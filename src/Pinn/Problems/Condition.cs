@@ -35,10 +35,12 @@ public sealed record PeriodicCondition(string Name, string Axis, IReadOnlyList<E
 /// tensor-product Gauss–Legendre quadrature with <see cref="Nodes"/> nodes per axis: a normalisation (∫ψ² dx = 1), a pure-Neumann
 /// gauge (mean(u) = 0), an orthogonality constraint. Coordinates not integrated over keep their own Gauss–Legendre nodes, and the
 /// constraint holds at each of them (∫u dx = 1 at every t). <see cref="Known"/>, when given, multiplies the integrand by a fixed
-/// function of the point (n × d → n values; a state already found, for deflation).
+/// function of the point (n × d → n values; a state already found, for deflation). <see cref="WeightScale"/> multiplies the term's
+/// weight (training.weights) — the eigen sequence's orthogonality weight.
 /// </summary>
 public sealed record IntegralCondition(string Name, Expr Integrand, IReadOnlyList<string> Axes, Expr Value, bool Mean = false,
-                                       int Nodes = 0, Func<double[,], double[]>? Known = null, string? KnownName = null)
+                                       int Nodes = 0, Func<double[,], double[]>? Known = null, string? KnownName = null,
+                                       double WeightScale = 1)
     : Condition(Name, ConditionKind.Integral)
 {
     public override IEnumerable<Expr> Expressions => [Integrand, Value];

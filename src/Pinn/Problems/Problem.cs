@@ -61,6 +61,12 @@ public abstract class Problem
     /// </summary>
     public bool UpToSign { get; protected internal set; }
 
+    /// <summary>An eigenvalue problem solved state by state (<see cref="EigenSpec"/>); null for an ordinary problem.</summary>
+    public EigenSpec? Eigen { get; protected internal set; }
+
+    /// <summary>References of every state of an eigenproblem (eigenfunction and eigenvalue), when a solver provides them.</summary>
+    public IEigenReference? EigenReferences { get; protected internal set; }
+
     /// <summary>Exact solutions per field, when known (they also serve as the reference).</summary>
     public IReadOnlyDictionary<string, Expr> ExactSolution => _exact;
 
@@ -265,6 +271,16 @@ public abstract class Problem
         foreach (var p in TrainableParameters)
             if (!used.Contains(p.Name))
                 throw new PinnException($"problem '{Name}': trainable parameter '{p.Name}' is used in no equation or condition, so nothing can identify it");
+        if (Eigen is { } eig)
+        {
+            string where = $"problem '{Name}', eigen";
+            if (!_specs.ContainsKey(eig.Parameter)) throw new PinnException($"{where}: '{eig.Parameter}' is not a parameter (declare the eigenvalue under parameters)");
+            if (!_fields.Contains(eig.Field)) throw new PinnException($"{where}: '{eig.Field}' is not a field ({string.Join(", ", _fields)})");
+            if (eig.States < 1) throw new PinnException($"{where}: states must be at least 1, got {eig.States}");
+            if (!_conditions.OfType<IntegralCondition>().Any())
+                throw new PinnException($"{where}: an eigenfunction needs a normalisation, or ψ = 0 solves every equation: add " +
+                                        $"{{type: integral, equation: \"integral({eig.Field}^2, {Domain.CoordinateNames[0]}) = 1\"}}");
+        }
         foreach (var (field, e) in _exact)
         {
             if (!_fields.Contains(field)) throw new PinnException($"problem '{Name}': exact solution for unknown field '{field}'");

@@ -155,7 +155,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
                     terms.Add(new PeriodicTerm(c.Name, _options.WeightFor(c.Name, kind), per.Matched, ps));
                     break;
                 case IntegralCondition ic:
-                    terms.Add(Own(new IntegralTerm(ic, domain, _problem.QuadratureNodes(ic), _options.WeightFor(c.Name, kind), _dtype, _device)));
+                    terms.Add(Own(new IntegralTerm(ic, domain, _problem.QuadratureNodes(ic), ic.WeightScale * _options.WeightFor(c.Name, kind), _dtype, _device)));
                     break;
                 case ObservationCondition oc:
                     terms.Add(Own(new ObservationTerm(oc, _options.WeightFor(c.Name, kind), _dtype, _device)));
