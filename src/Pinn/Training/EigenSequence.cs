@@ -30,6 +30,7 @@ public static class EigenSequence
         string name = cfg.Output.Name ?? $"{DateTime.Now:yyyyMMdd-HHmmss}-seed{cfg.Training.Seed}";
         string root = Path.Combine(cfg.Output.Dir, source.Name, name);
         for (int i = 2; Directory.Exists(root); i++) root = Path.Combine(cfg.Output.Dir, source.Name, $"{name}-{i}");
+        Directory.CreateDirectory(root); // taken now: a second sequence started in the same second picks the next name
         string folder = Path.GetRelativePath(Path.Combine(cfg.Output.Dir, source.Name), root);
         var dtype = RunDevice.ResolveDType(cfg.Training.DType);
         var device = RunDevice.Resolve(cfg.Training.Device);
