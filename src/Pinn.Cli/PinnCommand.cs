@@ -175,11 +175,11 @@ public static class PinnCommand
 
     static Command ReproduceCommand(TextWriter stdout, TextWriter stderr, IProblemCatalog catalog)
     {
-        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp, pig, optim (the quasi-Newton and Gauss–Newton record configs)" };
+        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp, pig, optim (the quasi-Newton and Gauss–Newton record configs), inverse (parameter identification and quantum wells)" };
         var budget = new Option<string>("--budget") { Description = "quick (2 CPU cores, < 30 min) or full (the configs' budgets; for a GPU)", DefaultValueFactory = _ => "quick" };
         var outDir = new Option<string>("--out") { Description = "results folder (default results)", DefaultValueFactory = _ => "results" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (default: libtorch's choice; 1 on a machine shared with other jobs)" };
-        var only = new Option<string?>("--only") { Description = "optim: run the cases whose name or config contains this (e.g. burgers)" };
+        var only = new Option<string?>("--only") { Description = "optim, inverse: run the cases whose name or config contains this (e.g. burgers)" };
         var methods = new Option<string?>("--methods") { Description = "optim: run only these methods, comma-separated (lbfgs, bfgs, ssbroyden, lm, tr, engd); the table keeps the other rows" };
         var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir, threads, only, methods };
         cmd.SetAction(r => Guarded(stderr, () =>
@@ -197,7 +197,8 @@ public static class PinnCommand
                 "causal" => CausalReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 "gp" => GpReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 "pig" => PigReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
-                _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig, optim)"),
+                "inverse" => InverseReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(), r.GetValue(only)),
+                _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig, optim, inverse)"),
             };
             stdout.WriteLine($"wrote {path}");
             return signals?.Received is null ? Ok : signals.InterruptedExitCode; // interrupted: the table holds the runs that ended
