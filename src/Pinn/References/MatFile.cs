@@ -255,7 +255,7 @@ public sealed class MatFile
             zlib.CopyTo(output);
             return output.ToArray();
         }
-        catch (InvalidDataException x)
+        catch (Exception x) when (x is InvalidDataException or IOException) // ZLibException is an IOException
         {
             throw err($"corrupt compressed data element at byte {e.Start - 8} ({x.Message})");
         }
