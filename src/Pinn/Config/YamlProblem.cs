@@ -23,7 +23,7 @@ namespace Pinn.Config;
 ///     - {type: neumann, on: x_max, field: u, value: "0"}       # outward normal derivative
 ///     - {type: periodic, axis: x, match: [u, u_x]}             # match defaults to every field
 ///   exact: {u: "exp(-alpha*pi^2*t)*sin(pi*x)"}
-///   reference: {file: ref.npz, arrays: {u: usol}}             # or {solver: burgers}; default: exact
+///   reference: {file: ref.npz, arrays: {u: usol}}             # .npz/.npy/.csv/.mat, or {solver: burgers}; default: exact
 /// </code>
 /// Every error names the file, the line and, for equations, the column and the unknown symbol.
 /// </summary>

@@ -282,7 +282,7 @@ public sealed class MatFile
         if (name.Length == 0) return;
         if (dims.Length < 2 || dims.Any(d => d < 0))
             throw err($"variable '{name}': corrupt dimensions [{string.Join(", ", dims)}]");
-        long count = dims.Aggregate(1L, (acc, d) => acc * d);
+        long count = dims.Aggregate(1L, (acc, d) => Math.Min(acc * d, long.MaxValue / int.MaxValue)); // saturates: no overflow for many dims
 
         bool numeric = cls is >= MatClass.Double and <= MatClass.UInt64;
         double[]? real = null, imag = null;
