@@ -15,6 +15,9 @@ static class TestPaths
 
     public static string Problem(string relative) => Path.Combine(Root, "problems", relative);
 
+    /// <summary>A file under tests/Pinn.Tests/data, as copied next to the test binary.</summary>
+    public static string Data(string relative) => Path.Combine(AppContext.BaseDirectory, "data", relative);
+
     public static string TempDir()
     {
         var d = Path.Combine(Path.GetTempPath(), "pinn-tests-" + Guid.NewGuid().ToString("N")[..8]);

@@ -22,10 +22,11 @@ namespace Pinn.Config;
 ///     - {type: dirichlet, on: boundary, equation: "u = 0"}     # on: boundary | x_min | x_max | …
 ///     - {type: neumann, on: x_max, field: u, value: "0"}       # outward normal derivative
 ///     - {type: periodic, axis: x, match: [u, u_x]}             # match defaults to every field
-///   exact: {u: "exp(-alpha*pi^2*t)*sin(pi*x)"}
 ///     - {type: integral, name: norm, equation: "integral(psi^2, x) = 1"}   # or "mean(u) = 0"; nodes: 64 (Gauss–Legendre)
 ///     - {type: data, file: obs.npz, arrays: {u: usol}, fields: [u], points: 2000, noise: 0.01, seed: 1}  # no file: from the reference
-///   reference: {file: ref.npz, arrays: {u: usol}}             # or {solver: burgers}; default: exact
+///   exact: {u: "exp(-alpha*pi^2*t)*sin(pi*x)"}
+///   eigen: {parameter: E, states: 3}  # an eigenproblem: the first 3 states in sequence (EigenSequence)
+///   reference: {file: ref.npz, arrays: {u: usol}}             # .npz/.npy/.csv/.mat, {solver: burgers} or {solver: schrodinger, potential: "V"}; default: exact
 ///   up_to_sign: true                  # fields known up to a common sign (eigenfunctions): errors against ±reference
 /// </code>
 /// The expression language (<see cref="ExprParser"/>): + - * / ^ (**), sin cos tan exp log tanh sinh cosh sqrt abs sign,

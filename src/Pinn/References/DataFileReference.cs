@@ -12,6 +12,8 @@ namespace Pinn.References;
 /// coordinate arrays (shape [n_1, …, n_d] in domain order, or its reverse) or as scattered points of
 /// equal length. <paramref name="arrays"/> maps a field or coordinate to another array name
 /// (DeepXDE's Burgers.npz stores u as "usol").</item>
+/// <item>.mat (MATLAB level 5, <see cref="MatFile"/>): one variable per coordinate and field, read like an .npz
+/// (Raissi's burgers_shock.mat: x 256×1, t 100×1, usol 256×100 = u[x, t]). Complex and non-numeric variables are refused.</item>
 /// </list>
 /// </summary>
 public sealed class DataFileReference(string path, IReadOnlyDictionary<string, string>? arrays = null) : IReference
@@ -38,7 +40,8 @@ public sealed class DataFileReference(string path, IReadOnlyDictionary<string, s
                 ".csv" => FromCsv(coords, fields),
                 ".npy" => FromNpy(coords, fields),
                 ".npz" => FromNpz(coords, fields),
-                var ext => throw new PinnException($"{Path}: unsupported reference file type '{ext}' (use .npy, .npz or .csv)"),
+                ".mat" => FromMat(coords, fields),
+                var ext => throw new PinnException($"{Path}: unsupported reference file type '{ext}' (use .npy, .npz, .mat or .csv)"),
             };
         }
         catch (PinnException e) when (e.Key is null)
@@ -75,12 +78,28 @@ public sealed class DataFileReference(string path, IReadOnlyDictionary<string, s
     ReferenceSolution FromNpz(IReadOnlyList<string> coords, IReadOnlyList<string> fields)
     {
         var all = Npz.Read(Path);
+        return FromNamedArrays(coords, fields, key => all.TryGetValue(key, out var a) ? a : null, $"arrays: {string.Join(", ", all.Keys)}");
+    }
+
+    /// <summary>A MAT-file's variables are named arrays like an .npz's, with MATLAB's dimensions (vectors are 1×n or n×1).</summary>
+    ReferenceSolution FromMat(IReadOnlyList<string> coords, IReadOnlyList<string> fields)
+    {
+        var mat = MatFile.Read(Path);
+        return FromNamedArrays(coords, fields, key => mat.Contains(key) ? mat.RealArray(key) : null, mat.Listing());
+    }
+
+    /// <summary>
+    /// One array per coordinate and per field, looked up by name (<paramref name="lookup"/> gives null for a
+    /// missing name; <paramref name="listing"/> says what the file has): scattered points of equal length, or
+    /// the coordinate arrays as grid axes and each field on that grid, in coordinate order or its reverse.
+    /// </summary>
+    ReferenceSolution FromNamedArrays(IReadOnlyList<string> coords, IReadOnlyList<string> fields,
+                                      Func<string, NdArray?> lookup, string listing)
+    {
         NdArray Get(string name)
         {
             var key = ArrayName(name);
-            return all.TryGetValue(key, out var a)
-                ? a
-                : throw new PinnException($"{Path}: no array '{key}'{(key == name ? "" : $" for '{name}'")} (arrays: {string.Join(", ", all.Keys)})");
+            return lookup(key) ?? throw new PinnException($"{Path}: no array '{key}'{(key == name ? "" : $" for '{name}'")} ({listing})");
         }
         var axes = coords.Select(c => Get(c).Data).ToArray();
         var fieldArrays = fields.Select(Get).ToArray();

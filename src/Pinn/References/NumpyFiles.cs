@@ -173,7 +173,8 @@ public static class Npy
         }
     }
 
-    static double[] FortranToC(double[] f, int[] shape)
+    /// <summary>Column-major (Fortran, MATLAB) order to row-major (C) order for the same shape.</summary>
+    internal static double[] FortranToC(double[] f, int[] shape)
     {
         int rank = shape.Length;
         var c = new double[f.Length];
