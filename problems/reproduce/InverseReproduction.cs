@@ -23,7 +23,7 @@ public static class InverseReproduction
         new("Burgers, λ1 u u_x = λ2 u_xx, 2000 points of burgers_shock.mat, clean", "inverse/burgers_shock.yaml",
             "λ1 0.0%, λ2 0.02% (Raissi 2019, Table 1: clean data)", 1e-3),
         new("Burgers, as above, 1% noise", "inverse/burgers_shock_noisy.yaml", "λ1 0.07%, λ2 0.5% (Raissi 2019, 1% noise)", 1e-2),
-        new("Navier–Stokes, Taylor–Green, λ1 (convection), λ2 (viscosity) from 2000 velocity values", "inverse/taylor_green.yaml",
+        new("Navier–Stokes, Taylor–Green, λ1 (convection), λ2 (viscosity) from 2000 velocity and 200 pressure values", "inverse/taylor_green.yaml",
             "— (the paper's cylinder wake: λ1 0.08%, λ2 5.3%)", 5e-3),
     ];
 

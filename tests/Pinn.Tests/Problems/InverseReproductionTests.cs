@@ -15,7 +15,7 @@ public class InverseReproductionTests
             var cfg = RunConfigLoader.Load(TestPaths.Problem(c.Config), ProblemCatalog.Instance);
             cfg.Problem.TrainableParameters.Should().NotBeEmpty(c.Config);
             cfg.Problem.TrainableParameters.Should().OnlyContain(p => p.Truth != null, "each parameter's error is reported against its truth");
-            cfg.Problem.Conditions.OfType<ObservationCondition>().Should().ContainSingle(c.Config);
+            cfg.Problem.Conditions.OfType<ObservationCondition>().Should().NotBeEmpty(c.Config);
         }
         foreach (var c in InverseReproduction.Eigen)
         {
