@@ -110,7 +110,8 @@ public static class SchrodingerAnalytic
     {
         if (f(lo) == 0) return lo;
         if (f(hi) == 0) return hi;
-        // Accuracy in E: a few ulp of the root (Brent converges superlinearly; the iteration cap is never reached).
-        return Brent.FindRoot(f, lo, hi, 1e-15 * hi, 200);
+        // MathNet's Brent also stops once |f| < accuracy, and these Wronskians are small (S ~ 1/κ) with small slopes: a
+        // tolerance of 1e-15·E left 1e-12 relative errors in E. With a negligible one it stops when the bracket is a few ulp wide.
+        return Brent.FindRoot(f, lo, hi, 1e-300, 400);
     }
 }
