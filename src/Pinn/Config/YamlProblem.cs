@@ -225,8 +225,9 @@ public sealed class YamlProblem : Problem
             var baseDir = Path.GetDirectoryName(Path.GetFullPath(doc.File)) ?? ".";
             var path = Path.IsPathRooted(file) ? file : Path.Combine(baseDir, file);
             if (!File.Exists(path)) throw doc.Error(fileNode, $"{where}.file: data file not found: {file} (looked in {baseDir})");
+            c.Fill("file", new YamlScalarNode(Path.GetFullPath(path))); // run.yaml lives elsewhere: it records the absolute path
             var coords = p.Domain.CoordinateNames;
-            Add(Guard(doc, fileNode!, () => new DataFileReference(path, arrays).Read(coords, fields)), file);
+            Add(Guard(doc, fileNode!, () => new DataFileReference(path, arrays).Read(coords, fields)), Path.GetFileName(path));
             return;
         }
         if (arrays.Count > 0) throw doc.Error(c.Raw("arrays"), $"{where}.arrays: only with 'file:'");
@@ -279,10 +280,11 @@ public sealed class YamlProblem : Problem
             var baseDir = Path.GetDirectoryName(Path.GetFullPath(doc.File)) ?? ".";
             var path = Path.IsPathRooted(file) ? file : Path.Combine(baseDir, file);
             if (!File.Exists(path)) throw doc.Error(r.Raw("file"), $"reference file not found: {file} (looked in {baseDir})");
+            r.Fill("file", new YamlScalarNode(Path.GetFullPath(path))); // run.yaml lives elsewhere: it records the absolute path
             var arrays = new Dictionary<string, string>();
             if (r.SubSection("arrays") is { } a)
                 foreach (var (k, v) in a.Node.Children) arrays[a.Scalar(k, "reference.arrays")] = a.Scalar(v, "reference.arrays");
-            result = new DataFileReference(path, arrays);
+            result = new DataFileReference(Path.GetFullPath(path), arrays);
         }
         else if (r.String("solver") is { } solver)
         {
