@@ -24,7 +24,8 @@ public class EigenSequenceTests : IDisposable
         {
             s.Run.Result.Status.Should().Be("completed");
             s.Reference.Should().BeApproximately(exact[s.State], 1e-8 * exact[s.State], "the Schrödinger solver's energies are n²π²");
-            // AMD EPYC, 1 thread, seed 0 (loaded machine): E rel. errors 3.6e-8 / 5.2e-6, ψ rel. L2 4.5e-7 / 6.2e-6; bounds ≥ 19×.
+            // AMD EPYC, 1 thread, seed 0, hard Dirichlet constraints: E rel. errors 1.2e-7 / 9.9e-7, ψ rel. L2 9.4e-8 / 1.4e-6 (with penalty
+            // BCs: 3.6e-8 / 5.2e-6 and 4.5e-7 / 6.2e-6); bounds ≥ 19× the worst.
             s.RelativeError.Should().BeLessThan(1e-4, $"state {s.State}'s eigenvalue");
             s.Run.Result.Error!.RelativeL2.Should().BeLessThan(1e-3, $"state {s.State}'s eigenfunction, up to sign");
             Path.GetFileName(s.Run.Directory).Should().Be($"state{s.State}");
