@@ -30,8 +30,8 @@ public static class InverseReproduction
     public static readonly IReadOnlyList<Case> Eigen =
     [
         new("Infinite square well, E = n²π²", "eigen/infinite_well_states.yaml", "ground state only (quantum-well paper)", 1e-4, FieldTarget: 1e-3),
-        new("Finite square well, V0 = 100 outside |x − ½| < ¼", "eigen/finite_well.yaml", "ground state only", 1e-4, FieldTarget: 1e-3),
-        new("Finite barrier, V0 = 100 on |x − ½| < 0.1", "eigen/finite_barrier.yaml", "ground state only", 1e-4, FieldTarget: 1e-3),
+        new("Finite square well, V0 = 100 outside abs(x − ½) < ¼", "eigen/finite_well.yaml", "ground state only", 1e-4, FieldTarget: 1e-3),
+        new("Finite barrier, V0 = 100 on abs(x − ½) < 0.1", "eigen/finite_barrier.yaml", "ground state only", 1e-4, FieldTarget: 1e-3),
     ];
 
     public static string Run(string budget, string outDir, IProblemCatalog catalog, TextWriter progress, string problemsDir, string? only = null)
