@@ -131,8 +131,6 @@ public sealed class ObservationTerm : LossTerm, IDisposable
         return Mismatches(ctx).Select(r => r * scale).ToList();
     }
 
-    public override Tensor? PointwiseSquares(StepContext ctx, Tensor points) => null;
-
     public void Dispose()
     {
         _points.Dispose();
