@@ -10,11 +10,7 @@ namespace Pinn.Training;
 /// <summary>Points fixed for the whole run (quadrature nodes, observation sites): a leaf tensor that is never redrawn.</summary>
 public sealed class FixedPoints : IDisposable
 {
-    public FixedPoints(double[,] raw, ScalarType dtype, Device device)
-    {
-        using var scope = NewDisposeScope();
-        Points = tensor(raw, dtype: ScalarType.Float64).to(dtype, device).detach().requires_grad_(true).MoveToOuterDisposeScope();
-    }
+    public FixedPoints(double[,] raw, ScalarType dtype, Device device) => Points = PointSet.ToLeaf(raw, dtype, device);
 
     /// <summary>N × d, requiring grad (derivatives are taken with respect to them).</summary>
     public Tensor Points { get; }

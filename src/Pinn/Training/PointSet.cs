@@ -52,7 +52,8 @@ public class PointSet : IDisposable
         Points = points;
     }
 
-    protected static Tensor ToLeaf(double[,] raw, ScalarType dtype, Device device)
+    /// <summary><paramref name="raw"/> as a leaf tensor requiring grad, outside the caller's dispose scope.</summary>
+    internal static Tensor ToLeaf(double[,] raw, ScalarType dtype, Device device)
     {
         using var scope = NewDisposeScope();
         var t = tensor(raw, dtype: ScalarType.Float64).to(dtype, device).detach().requires_grad_(true);

@@ -132,22 +132,7 @@ public sealed class ResidualObjective : IResidualObjective
         FallbackReason = why;
         GenericJacobians++;
         rows.zero_();
-        var inputs = _parameters.Cast<Tensor>().ToList();
-        if (!r.requires_grad) return (values.MoveToOuterDisposeScope(), rows.MoveToOuterDisposeScope());
-        for (long i = 0; i < n; i++)
-        {
-            using var rowScope = NewDisposeScope();
-            var e = zeros_like(r);
-            e[i] = 1.0;
-            var grads = autograd.grad([r], inputs, [e], retain_graph: i < n - 1, allow_unused: true);
-            long offset = 0;
-            for (int k = 0; k < inputs.Count; k++)
-            {
-                long m = inputs[k].numel();
-                if (grads[k] is { } g && g.IsInvalid == false && g.numel() == m) rows[i].narrow(0, offset, m).copy_(g.reshape(-1));
-                offset += m;
-            }
-        }
+        if (r.requires_grad) DirectRows(r, rows, keepGraph: false);
         return (values.MoveToOuterDisposeScope(), rows.MoveToOuterDisposeScope());
     }
 
@@ -179,14 +164,18 @@ public sealed class ResidualObjective : IResidualObjective
     /// <summary>Blocks of at most this many rows that have no per-sample rows get theirs by one backward per row.</summary>
     public const int DirectRowLimit = 64;
 
-    /// <summary>Row i of <paramref name="j"/> = ∂block_i/∂θ by one backward each (the graph is kept for the other blocks).</summary>
-    void DirectRows(Tensor block, Tensor j)
+    /// <summary>
+    /// Row i of <paramref name="j"/> = ∂block_i/∂θ by one backward each: the generic Jacobian, and the short blocks of the
+    /// per-sample one. <paramref name="keepGraph"/>: false frees the graph with the last row (nothing reads it after).
+    /// </summary>
+    void DirectRows(Tensor block, Tensor j, bool keepGraph = true)
     {
         var inputs = _parameters.Cast<Tensor>().ToList();
-        for (long i = 0; i < block.shape[0]; i++)
+        long n = block.shape[0];
+        for (long i = 0; i < n; i++)
         {
             using var rowScope = NewDisposeScope();
-            var grads = autograd.grad([block[i]], inputs, retain_graph: true, allow_unused: true);
+            var grads = autograd.grad([block[i]], inputs, retain_graph: keepGraph || i < n - 1, allow_unused: true);
             using var values = no_grad();
             long offset = 0;
             for (int k = 0; k < inputs.Count; k++)
