@@ -5,20 +5,24 @@ using System.Runtime.InteropServices;
 namespace Pinn.Cli;
 
 /// <summary>
-/// `pinn run &lt;config&gt;` as a child process of this one (for reproductions that run several trainings side by side):
-/// its stdout and stderr go to a log file; cancelling sends it SIGTERM, so it stops at its next step and writes
-/// its results as a user's interrupted run does (exit 143).
+/// `pinn &lt;args&gt;` as a child process of this one (reproductions and sweeps run several trainings side by side,
+/// each in its own process, so a native abort in one cannot take the others down): its stdout and stderr go to a
+/// log file; cancelling sends it SIGTERM, so it stops at its next step and writes its results as a user's
+/// interrupted run does (exit 143).
 /// </summary>
 static class ChildRuns
 {
-    public static async Task<int> Launch(string config, string log, CancellationToken cancel)
+    /// <summary>`pinn run &lt;config&gt;` in a child process.</summary>
+    public static Task<int> Launch(string config, string log, CancellationToken cancel) => Launch(["run", config], log, cancel);
+
+    public static async Task<int> Launch(IReadOnlyList<string> args, string log, CancellationToken cancel,
+                                         IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        var self = Environment.ProcessPath ?? throw new PinnException("cannot start a child run: this process has no executable path");
+        var (self, prefix) = Self();
         start.FileName = self;
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") // `dotnet Pinn.Cli.dll`: the child needs the assembly too
-            start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        foreach (var a in new[] { "run", config }) start.ArgumentList.Add(a);
+        foreach (var a in prefix.Concat(args)) start.ArgumentList.Add(a);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
         await using var file = new StreamWriter(log) { AutoFlush = true }; // before the child: nobody else would read its pipes
         Process process;
         try { process = Process.Start(start) ?? throw new PinnException($"could not start {self}"); }
@@ -40,6 +44,13 @@ static class ChildRuns
         });
         await process.WaitForExitAsync(CancellationToken.None);
         return process.ExitCode;
+    }
+
+    /// <summary>How to start this program again: its executable, and the assembly when it runs as `dotnet Pinn.Cli.dll`.</summary>
+    public static (string File, IReadOnlyList<string> Prefix) Self()
+    {
+        var self = Environment.ProcessPath ?? throw new PinnException("cannot start a child run: this process has no executable path");
+        return Path.GetFileNameWithoutExtension(self) == "dotnet" ? (self, [Assembly.GetEntryAssembly()!.Location]) : (self, []);
     }
 
     const int Sigterm = 15;

@@ -29,12 +29,13 @@ public static class PinnCommand
         root.Subcommands.Add(ReportCommand(stdout, stderr));
         root.Subcommands.Add(EvalCommand(stdout, stderr, catalog));
         root.Subcommands.Add(ReproduceCommand(stdout, stderr, catalog));
+        root.Subcommands.Add(SweepCommand.Create(stdout, stderr, catalog));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return root.Parse(args).Invoke(config);
     }
 
     /// <summary>Runs a command body, turning errors into one line on stderr and an exit code.</summary>
-    static int Guarded(TextWriter stderr, Func<int> body)
+    internal static int Guarded(TextWriter stderr, Func<int> body)
     {
         try
         {
@@ -135,7 +136,7 @@ public static class PinnCommand
     }
 
     /// <param name="interruptedCode">the exit code of an interrupted run: which signal stopped it (130 or 143).</param>
-    static int Summarize(RunOutcome outcome, TextWriter stdout, TextWriter stderr, int interruptedCode)
+    internal static int Summarize(RunOutcome outcome, TextWriter stdout, TextWriter stderr, int interruptedCode)
     {
         var res = outcome.Result;
         var err = res.Error is null ? "no reference" : $"relative L2 {res.Error.RelativeL2:0.000e+00} ({res.Error})";
@@ -208,11 +209,17 @@ public static class PinnCommand
 
     static Command ReportCommand(TextWriter stdout, TextWriter stderr)
     {
-        var dir = new Argument<string>("results") { Description = "a results folder (default: results)", Arity = ArgumentArity.ZeroOrOne };
-        var cmd = new Command("report", "tabulate the runs under a results folder and write summary.md there") { dir };
+        var dir = new Argument<string>("results") { Description = "a results folder (default: results), or a sweep folder", Arity = ArgumentArity.ZeroOrOne };
+        var cmd = new Command("report", "tabulate the runs under a results folder (summary.md), or a sweep's runs grouped over seeds (report.md, report.csv, plots)") { dir };
         cmd.SetAction(r => Guarded(stderr, () =>
         {
             var root = r.GetValue(dir) ?? "results";
+            if (File.Exists(Path.Combine(root, Sweeps.SweepManifest.FileName)))
+            {
+                stdout.Write(Sweeps.SweepReport.Write(Sweeps.SweepReport.Collect(root)));
+                stdout.WriteLine($"wrote {Path.Combine(root, "report.md")}, report.csv, groups.csv");
+                return Ok;
+            }
             var runs = RunReport.Collect(root);
             if (runs.Count == 0) throw new PinnException($"no runs (metrics.json) under {root}");
             var table = RunReport.Markdown(runs);

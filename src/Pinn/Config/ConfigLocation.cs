@@ -40,7 +40,7 @@ public static class ConfigLocation
             at = hit.Key;
             node = hit.Value;
         }
-        return at is null ? e : new PinnException(e.Message, configFile, (int)at.Start.Line, e) { Key = e.Key };
+        return at is null ? e : new PinnException(e.Message, doc.FileOf(at), (int)at.Start.Line, e) { Key = e.Key };
     }
 
     /// <summary>The file <see cref="RunConfigLoader.Load"/> reads for <paramref name="configOrProblem"/>, if any.</summary>

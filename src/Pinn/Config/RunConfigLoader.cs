@@ -157,7 +157,7 @@ public static class RunConfigLoader
             && rm.Children.TryGetValue(new YamlScalarNode("file"), out var f) && f is YamlScalarNode { Value: { } file }
             && !Path.IsPathRooted(file))
         {
-            var baseDir = Path.GetDirectoryName(Path.GetFullPath(doc.File)) ?? ".";
+            var baseDir = doc.DirectoryOf(f);
             rm.Children[new YamlScalarNode("file")] = new YamlScalarNode(Path.GetFullPath(Path.Combine(baseDir, file)));
         }
     }

@@ -17,14 +17,61 @@ public sealed class YamlDoc
         Root = root;
     }
 
+    /// <summary>Nodes that came from a base config through <c>extends:</c>, with the file they were read from.</summary>
+    readonly Dictionary<YamlNode, string> _origin = new(ReferenceEqualityComparer.Instance);
+
     public string File { get; }
     public YamlMappingNode Root { get; }
 
-    public static YamlDoc Load(string path)
+    /// <summary>
+    /// Loads a config file. A top-level <c>extends: base.yaml</c> (relative to this file; bases may extend
+    /// further) starts from that config: mappings merge key by key, this file's values win, lists and scalars
+    /// are replaced whole. Errors and relative paths in values that came from a base point at the base file.
+    /// </summary>
+    public static YamlDoc Load(string path) => Load(path, []);
+
+    static YamlDoc Load(string path, List<string> chain)
     {
-        if (!System.IO.File.Exists(path)) throw new PinnException($"config file not found: {path}");
-        return Parse(System.IO.File.ReadAllText(path), path);
+        if (!System.IO.File.Exists(path))
+            throw chain.Count == 0 ? new PinnException($"config file not found: {path}")
+                                   : new PinnException($"extends: config file not found: {path}", chain[^1]);
+        var doc = Parse(System.IO.File.ReadAllText(path), path);
+        var key = new YamlScalarNode("extends");
+        if (!doc.Root.Children.TryGetValue(key, out var ext)) return doc;
+        if (ext is not YamlScalarNode { Value: { Length: > 0 } baseName })
+            throw doc.Error(ext, "extends: expected the path of a base config (relative to this file)");
+        var full = System.IO.Path.GetFullPath(path);
+        chain.Add(full);
+        var basePath = System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(full) ?? ".", baseName));
+        if (chain.Contains(basePath))
+            throw doc.Error(ext, $"extends: {baseName} is already in the chain ({string.Join(" → ", chain.Append(basePath).Select(System.IO.Path.GetFileName))})");
+        YamlDoc parent;
+        try { parent = Load(basePath, chain); }
+        catch (PinnException e) when (e.File == path) { throw doc.Error(ext, e.Message); }
+        doc.Root.Children.Remove(key);
+        foreach (var (n, f) in parent._origin) doc._origin[n] = f;
+        foreach (var n in parent.Root.AllNodes) doc._origin.TryAdd(n, parent.File);
+        Merge(parent.Root, doc.Root);
+        return new YamlDoc(path, parent.Root, doc._origin);
     }
+
+    YamlDoc(string file, YamlMappingNode root, Dictionary<YamlNode, string> origin) : this(file, root) => _origin = origin;
+
+    /// <summary>Writes <paramref name="over"/> into <paramref name="into"/>: mappings recursively, anything else replaced.</summary>
+    static void Merge(YamlMappingNode into, YamlMappingNode over)
+    {
+        foreach (var (k, v) in over.Children)
+        {
+            if (into.Children.TryGetValue(k, out var old) && old is YamlMappingNode om && v is YamlMappingNode vm) Merge(om, vm);
+            else into.Children[k] = v;
+        }
+    }
+
+    /// <summary>The file a node was read from: this config, or the base config it came from through <c>extends:</c>.</summary>
+    public string FileOf(YamlNode? node) => node is not null && _origin.TryGetValue(node, out var f) ? f : File;
+
+    /// <summary>The folder a relative path written at <paramref name="node"/> is relative to.</summary>
+    public string DirectoryOf(YamlNode? node) => System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(FileOf(node))) ?? ".";
 
     public static YamlDoc Parse(string text, string file)
     {
@@ -75,7 +122,7 @@ public sealed class YamlDoc
     public Section RootSection() => new(this, "", Root);
 
     public PinnException Error(YamlNode? node, string message) =>
-        new(message, File, node is null ? null : (int)node.Start.Line);
+        new(message, FileOf(node), node is null ? null : (int)node.Start.Line);
 
     /// <summary>
     /// Applies a command-line override <c>training.steps=200</c>: the dotted path is created as needed

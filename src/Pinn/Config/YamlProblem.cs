@@ -222,7 +222,7 @@ public sealed class YamlProblem : Problem
         });
         if (file is not null)
         {
-            var baseDir = Path.GetDirectoryName(Path.GetFullPath(doc.File)) ?? ".";
+            var baseDir = doc.DirectoryOf(fileNode);
             var path = Path.IsPathRooted(file) ? file : Path.Combine(baseDir, file);
             if (!File.Exists(path)) throw doc.Error(fileNode, $"{where}.file: data file not found: {file} (looked in {baseDir})");
             c.Fill("file", new YamlScalarNode(Path.GetFullPath(path))); // run.yaml lives elsewhere: it records the absolute path
@@ -277,7 +277,7 @@ public sealed class YamlProblem : Problem
         IReference result;
         if (r.String("file") is { } file)
         {
-            var baseDir = Path.GetDirectoryName(Path.GetFullPath(doc.File)) ?? ".";
+            var baseDir = doc.DirectoryOf(r.Raw("file"));
             var path = Path.IsPathRooted(file) ? file : Path.Combine(baseDir, file);
             if (!File.Exists(path)) throw doc.Error(r.Raw("file"), $"reference file not found: {file} (looked in {baseDir})");
             r.Fill("file", new YamlScalarNode(Path.GetFullPath(path))); // run.yaml lives elsewhere: it records the absolute path

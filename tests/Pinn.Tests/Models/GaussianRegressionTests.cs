@@ -12,7 +12,7 @@ public class GaussianRegressionTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [Fact, Trait("Category", "Pinned")]
+    [Fact, Trait("Category", "Pinned"), Trait("Duration", "Long")]
     public void Helmholtz_pig_short_run_pins_its_error()
     {
         // helmholtz2d.yaml shrunk to test size: 4×100 Gaussians, 600 Adam + 200 L-BFGS steps on 1024 points,

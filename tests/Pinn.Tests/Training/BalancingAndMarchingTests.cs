@@ -38,7 +38,7 @@ public class BalancingAndMarchingTests : IDisposable
         new[] { $"output.dir={_dir}", "training.steps=600", "model.layers=[32, 32]", "training.dtype=float64",
                 "training.batch.pde=512", "training.eval_every=0", "training.log_every=100" }.Concat(Pinned.Overrides).Concat(more)));
 
-    [Fact, Trait("Category", "Pinned")]
+    [Fact, Trait("Category", "Pinned"), Trait("Duration", "Long")]
     public void Time_marching_trains_every_window_and_evaluates_the_stitched_model()
     {
         var r = Heat("training.time_windows=3", "training.steps=2000", "output.name=march").Result;

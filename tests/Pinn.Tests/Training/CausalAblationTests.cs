@@ -38,7 +38,7 @@ public class CausalAblationTests(Xunit.Abstractions.ITestOutputHelper output)
         return CausalWeighting.ChunkLosses(r, p[TensorIndex.Colon, 1], 4).to(ScalarType.Float64).data<double>().ToArray();
     }
 
-    [Fact, Trait("Category", "Pinned")]
+    [Fact, Trait("Category", "Pinned"), Trait("Duration", "Long")]
     public void Causal_weighting_resolves_early_times_before_late_ones()
     {
         var plain = ChunkResiduals(causal: false);

@@ -24,7 +24,7 @@ public class MemoryTests
         }
     }
 
-    [Fact]
+    [Fact, Trait("Duration", "Long")]
     public void Resident_memory_does_not_grow_with_steps()
     {
         var cfg = RunConfigLoader.Load("burgers", ProblemCatalog.Instance,

@@ -144,7 +144,7 @@ public class PhaseTrainingTests : IDisposable
         ss.Error!.RelativeL2.Should().BeLessThan(adam.Error!.RelativeL2);
     }
 
-    [Fact, Trait("Category", "Pinned")]
+    [Fact, Trait("Category", "Pinned"), Trait("Duration", "Long")]
     public void On_Burgers_SSBroyden_beats_Adam_given_the_same_number_of_gradient_evaluations()
     {
         // The record setting of problems/burgers/burgers_ssbroyden.yaml, shrunk: 4×20 tanh float64 (1341 parameters), hard

@@ -45,7 +45,7 @@ public class RegressionTests : IDisposable
         Pinned.Below("heat1d", r.Error!.RelativeL2, 1.5e-3);
     }
 
-    [Fact, Trait("Category", "Pinned")]
+    [Fact, Trait("Category", "Pinned"), Trait("Duration", "Long")]
     public void Burgers_short_run_pins_its_error()
     {
         // The make-run config, shortened to 3000 Adam + 500 L-BFGS. In float32 the old 4000-step version
