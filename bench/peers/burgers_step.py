@@ -5,11 +5,15 @@ Reads the .npz the C# side wrote (FixedBatchPinnStep.Export): the initial parame
 (weight then bias per layer, in module order), the points of each loss term (points_pde, points_ic,
 points_bc; columns x, t) and NeuralField's affine input map (center, half_width). Builds the same MLP,
 computes the same loss -- mean squares of u_t + u u_x - (0.01/pi) u_xx, u + sin(pi x) at t = 0 and u
-at x = +-1, weights 1 -- and times the same Adam step. Prints one JSON object on stdout.
+at x = +-1, weights 1 -- and times the same Adam step. Prints one JSON object on stdout, with the BLAS
+libraries the process mapped and, for OpenBLAS, the core (kernel set) it runs.
 
 Usage: burgers_step.py FILE.npz --dtype float32|float64 --threads N [--warmup 2] [--repeats 7]
+       burgers_step.py --blas-info      (the BLAS part only: {"blas_libs", "blas_core", "blas_config"})
 """
 import argparse
+import ctypes
+import os
 import json
 import math
 import resource
@@ -21,15 +25,42 @@ import torch
 NU = 0.01 / math.pi
 
 
+def blas_info():
+    """The BLAS this process has mapped (paths resolved through Debian's alternatives symlinks, libblas.so.3 ->
+    .../openblas-openmp/...) and, when it is OpenBLAS, openblas_get_corename() / openblas_get_config() of it: the
+    core DYNAMIC_ARCH picked from CPUID, or the one OPENBLAS_CORETYPE forced. torch.__config__.show() cannot tell
+    (Debian's build says BLAS_INFO=generic), so ask the library itself through ctypes."""
+    torch.ones(2, 2) @ torch.ones(2, 2)  # make sure the BLAS is loaded
+    with open("/proc/self/maps") as maps:
+        libs = sorted({os.path.realpath(l.split()[-1]) for l in maps if "blas" in l or "mkl" in l})
+    core = config = None
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+            get_core, get_config = lib.openblas_get_corename, lib.openblas_get_config
+        except (OSError, AttributeError):
+            continue
+        get_core.restype = get_config.restype = ctypes.c_char_p
+        core, config = get_core().decode(), get_config().decode()
+        break
+    return {"blas_libs": libs, "blas_core": core, "blas_config": config}
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("npz")
-    ap.add_argument("--dtype", choices=["float32", "float64"], required=True)
-    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("npz", nargs="?")
+    ap.add_argument("--blas-info", action="store_true", help="print the BLAS libraries and OpenBLAS core, then exit")
+    ap.add_argument("--dtype", choices=["float32", "float64"])
+    ap.add_argument("--threads", type=int)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--lr", type=float, default=1e-3)
     a = ap.parse_args()
+    if a.blas_info:
+        print(json.dumps(blas_info()))
+        return
+    if a.npz is None or a.dtype is None or a.threads is None:
+        ap.error("FILE.npz, --dtype and --threads are required (or --blas-info)")
 
     torch.set_num_threads(a.threads)
     dtype = getattr(torch, a.dtype)
@@ -93,6 +124,7 @@ def main():
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "dtype": a.dtype,
+        **blas_info(),
     }))
 
 

@@ -13,10 +13,13 @@ namespace Pinn.Reporting;
 /// <item>two coordinates on a grid: <c>&lt;field&gt;_heatmaps.png</c>, prediction / reference / |error| side by side
 /// (time across, space up for space–time problems, as in the Burgers figures of Raissi et al.), and for
 /// space–time also <c>&lt;field&gt;_slices.png</c>, u(x) at ¼, ½ and ¾ of the time range;</item>
+/// <item>two space coordinates and time on a grid: <c>&lt;field&gt;_snapshots.png</c>, one row per snapshot time (the grid
+/// times nearest 0, ⅓, ⅔ and 1 of the time range), each row prediction / reference / |error| over the two space
+/// coordinates, prediction and reference on one colour scale per row;</item>
 /// <item>always <c>loss.png</c> (total loss and each term vs step), and <c>error.png</c> (relative L2 at the
 /// evaluated steps) when some log entry carries an error; both on a log10 y-axis.</item>
 /// </list>
-/// Scattered points or more than two coordinates get no field plots. Non-finite values are dropped
+/// Scattered points, three coordinates without time and more than three get no field plots. Non-finite values are dropped
 /// (curves) or left blank (heatmaps), never thrown on. Multi-panel images are ScottPlot <see cref="Multiplot"/>s.
 /// </summary>
 public static class RunPlots
@@ -27,8 +30,14 @@ public static class RunPlots
     /// <summary>Size in pixels of the three-panel rows: heatmaps and time slices.</summary>
     public const int RowWidth = 1800, RowHeight = 600;
 
+    /// <summary>Height in pixels of one row of the snapshot figure: it is this times the number of rows high, <see cref="RowWidth"/> wide.</summary>
+    public const int SnapshotRowHeight = 500;
+
     /// <summary>Fractions of the time range at which the slices are drawn (nearest grid time).</summary>
     static readonly double[] SliceFractions = [0.25, 0.5, 0.75];
+
+    /// <summary>Fractions of the time range at which the snapshots are drawn (nearest grid time, each grid time once).</summary>
+    static readonly double[] SnapshotFractions = [0, 1.0 / 3, 2.0 / 3, 1];
 
     static readonly Color ReferenceColor = Colors.Blue, PredictionColor = Colors.Red;
 
@@ -80,6 +89,10 @@ public static class RunPlots
                 written.Add(Heatmaps(dir, problemName, field, rel, reference.Coordinates, axes, pred, refv, it));
                 if (it >= 0) written.Add(Slices(dir, problemName, field, reference.Coordinates, axes, pred, refv, it));
             }
+            else if (d == 3 && timeAxis is not null && IndexOf(reference.Coordinates, timeAxis) is var it and >= 0
+                     && reference.GridAxes is { Count: 3 } axes3 && axes3.All(a => a.Length > 1)
+                     && axes3[0].Length * axes3[1].Length * axes3[2].Length == reference.Count)
+                written.Add(Snapshots(dir, problemName, field, reference.Coordinates, axes3, pred, refv, it));
         }
         written.AddRange(Curves(dir, problemName, log, error));
         return written;
@@ -246,6 +259,57 @@ public static class RunPlots
         }
         var path = Path.Combine(dir, $"{field}_slices.png");
         Save(path, panels, rows: 1, columns: panels.Count, RowWidth, RowHeight);
+        return path;
+    }
+
+    // ---------------------------------------------------------------- two space coordinates and time on a grid
+
+    /// <summary>
+    /// Grid indices of the snapshot times: nearest to each of <see cref="SnapshotFractions"/> of the range, ascending,
+    /// each once (a grid with fewer times than fractions gets fewer rows).
+    /// </summary>
+    public static int[] SnapshotTimes(double[] ts) =>
+        SnapshotFractions.Select(frac => ts[0] + frac * (ts[^1] - ts[0]))
+                         .Select(target => Enumerable.Range(0, ts.Length).MinBy(i => Math.Abs(ts[i] - target)))
+                         .Distinct().Order().ToArray();
+
+    /// <param name="it">index of the time coordinate among the three; the other two are space, drawn first across, second up.</param>
+    static string Snapshots(string dir, string problem, string field, IReadOnlyList<string> coords, IReadOnlyList<double[]> axes,
+                            double[] pred, double[] refv, int it)
+    {
+        int[] space = [.. Enumerable.Range(0, 3).Where(j => j != it)];
+        double[] xa = axes[space[0]], xb = axes[space[1]], ts = axes[it];
+        int[] n = [axes[0].Length, axes[1].Length, axes[2].Length];
+        string[] plane = [coords[space[0]], coords[space[1]]];
+        double[][] planeAxes = [xa, xb];
+        var panels = new List<Plot>();
+        var times = SnapshotTimes(ts);
+        foreach (int j in times)
+        {
+            // The space plane at time index j, laid out as HeatPanel reads a 2-D grid: second space axis fastest.
+            double[] Cut(double[] v)
+            {
+                var cut = new double[xa.Length * xb.Length];
+                var index = new int[3];
+                index[it] = j;
+                for (int a = 0; a < xa.Length; a++)
+                    for (int b = 0; b < xb.Length; b++)
+                    {
+                        (index[space[0]], index[space[1]]) = (a, b);
+                        cut[a * xb.Length + b] = v[(index[0] * n[1] + index[1]) * n[2] + index[2]];
+                    }
+                return cut;
+            }
+            double[] p = Cut(pred), r = Cut(refv);
+            var err = p.Zip(r, (a, b) => Math.Abs(a - b)).ToArray();
+            var shared = FiniteRange(p.Concat(r));
+            string at = $"{coords[it]} = {G(ts[j])}";
+            panels.Add(HeatPanel(p, $"{problem}: {field} predicted, {at}", plane, planeAxes, 0, 1, shared));
+            panels.Add(HeatPanel(r, $"{field} reference, {at}", plane, planeAxes, 0, 1, shared));
+            panels.Add(HeatPanel(err, $"|error| at {at}, relative L2 {Sci(RelativeL2(p, r))}", plane, planeAxes, 0, 1, FiniteRange(err)));
+        }
+        var path = Path.Combine(dir, $"{field}_snapshots.png");
+        Save(path, panels, rows: times.Length, columns: 3, RowWidth, times.Length * SnapshotRowHeight);
         return path;
     }
 

@@ -50,4 +50,26 @@ public class PeerExportTests
         Math.Abs(peer.Loss0 - step.CurrentLoss()).Should().BeLessThan(1e-12 * Math.Abs(peer.Loss0));
         Directory.Delete(dir, recursive: true);
     }
+
+    [SkippableFact]
+    public void Peer_reports_its_openblas_core_and_runs_the_forced_one()
+    {
+        var found = PythonTorch.Find();
+        Skip.IfNot(found.HasValue, "no python that imports torch here (make bench-peers installs one)");
+        var python = found!.Value.Python;
+        var blas = PyTorchPeerBenchmark.ProbeBlas(python);
+        blas.Should().NotBeNull("the peer script's --blas-info prints JSON");
+        Skip.If(blas!.Core is null, "the peer's torch does not run OpenBLAS (install libopenblas0-openmp)");
+        blas.Config.Should().Contain("OpenBLAS");
+        PyTorchPeerBenchmark.ProbeBlas(python, coreType: "Prescott")!.Core.Should().Be("Prescott");
+
+        using var step = SmallStep(ScalarType.Float64);
+        string dir = Directory.CreateTempSubdirectory("pinn-peer-").FullName;
+        string path = Path.Combine(dir, "step.npz");
+        step.Export(path);
+        PyTorchPeerBenchmark.RunPeer(python, path, ScalarType.Float64, threads: 1, warmup: 1, repeats: 1).BlasCore.Should().Be(blas.Core);
+        PyTorchPeerBenchmark.RunPeer(python, path, ScalarType.Float64, threads: 1, warmup: 1, repeats: 1, coreType: "Core2")
+            .BlasCore.Should().Be("Core2");
+        Directory.Delete(dir, recursive: true);
+    }
 }

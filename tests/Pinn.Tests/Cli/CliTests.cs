@@ -1,4 +1,5 @@
 using Pinn.Cli;
+using Pinn.Training;
 
 namespace Pinn.Tests.Cli;
 
@@ -52,7 +53,9 @@ public class CliTests : IDisposable
         Skip.If(TorchSharp.torch.cuda.is_available(), "CUDA is available here: this check is about machines without it");
         var (code, _, stderr) = Pinn("run", "poisson1d", "--device", "cuda", "--steps", "1", "--out", _dir);
         code.Should().Be(PinnCommand.BadInput);
-        stderr.Should().Contain("CUDA is not available");
+        stderr.Trim().Should().Be("error: " + RunDevice.CudaUnavailableMessage, "one line that says why and what to do");
+        if (RunDevice.BuildBackend == "cpu") stderr.Should().Contain("-p:TorchBackend=cuda");
+        Directory.Exists(Path.Combine(_dir, "poisson1d")).Should().BeFalse("the device is checked before a run folder is made");
     }
 
     [Fact]

@@ -77,6 +77,8 @@ public class RunPlotsTests : IDisposable
         PngSize(Path.Combine(_dir, "u_slices.png")).Should().Be((RunPlots.RowWidth, RunPlots.RowHeight));
         PngSize(Path.Combine(_dir, "loss.png")).Should().Be((RunPlots.Width, RunPlots.Height));
         PngSize(Path.Combine(_dir, "error.png")).Should().Be((RunPlots.Width, RunPlots.Height));
+        ShouldShowHeatmaps(Path.Combine(_dir, "u_heatmaps.png"));
+        PixelSpread(Path.Combine(_dir, "u_slices.png")).GreyStd.Should().BeGreaterThan(5, "the slices draw lines and labels");
     }
 
     [Fact]
@@ -109,6 +111,7 @@ public class RunPlotsTests : IDisposable
         var files = RunPlots.Write(_dir, "poisson2d", r, predicted, null, null, Log());
         Names(files).Should().BeEquivalentTo(["u_heatmaps.png", "v_heatmaps.png", "loss.png", "error.png"]);
         PngSize(Path.Combine(_dir, "v_heatmaps.png")).Should().Be((RunPlots.RowWidth, RunPlots.RowHeight));
+        ShouldShowHeatmaps(Path.Combine(_dir, "u_heatmaps.png"));
     }
 
     [Fact]
@@ -143,15 +146,120 @@ public class RunPlotsTests : IDisposable
         Directory.GetFiles(_dir, "*_slices.png").Should().BeEmpty();
     }
 
-    [Fact]
-    public void More_than_two_coordinates_get_only_the_curves()
+    /// <summary>A reference on the Cartesian grid of <paramref name="axes"/> (last axis fastest), one value column per function.</summary>
+    static ReferenceSolution GridN(string[] coords, double[][] axes, string[] fields, Func<double[], double>[] f, out double[,] predicted,
+                                   Func<double[], double>? perturbation = null)
     {
-        var axes = new[] { Linspace(0, 1, 3), Linspace(0, 1, 3), Linspace(0, 1, 3) };
-        var pts = new double[27, 3];
-        for (int i = 0; i < 27; i++) (pts[i, 0], pts[i, 1], pts[i, 2]) = (axes[0][i / 9], axes[1][i / 3 % 3], axes[2][i % 3]);
-        var v = new double[27, 1];
-        var r = new ReferenceSolution(["x", "y", "t"], pts, ["u"], v, axes);
-        Names(RunPlots.Write(_dir, "heat3d", r, v, "t", null, Log(withErrors: false))).Should().Equal("loss.png");
+        int n = axes.Aggregate(1, (a, x) => a * x.Length), d = axes.Length;
+        var pts = new double[n, d];
+        var values = new double[n, fields.Length];
+        predicted = new double[n, fields.Length];
+        for (int k = 0; k < n; k++)
+        {
+            var x = new double[d];
+            for (int j = d - 1, rest = k; j >= 0; rest /= axes[j].Length, j--) x[j] = pts[k, j] = axes[j][rest % axes[j].Length];
+            for (int m = 0; m < fields.Length; m++)
+            {
+                values[k, m] = f[m](x);
+                predicted[k, m] = values[k, m] + (perturbation?.Invoke(x) ?? 0);
+            }
+        }
+        return new ReferenceSolution(coords, pts, fields, values, axes);
+    }
+
+    /// <summary>
+    /// Spread of the decoded image: the standard deviation of the pixels' grey levels (0–255) and how many distinct
+    /// colours it holds. A blank or one-colour figure has (0, 1); a white page with axes and text only has few colours.
+    /// </summary>
+    static (double GreyStd, int Colours) PixelSpread(string path)
+    {
+        using var bitmap = SkiaSharp.SKBitmap.Decode(path);
+        bitmap.Should().NotBeNull("{0} decodes", path);
+        double sum = 0, sum2 = 0;
+        var colours = new HashSet<uint>();
+        var pixels = bitmap.Pixels;
+        foreach (var c in pixels)
+        {
+            double grey = 0.299 * c.Red + 0.587 * c.Green + 0.114 * c.Blue;
+            sum += grey;
+            sum2 += grey * grey;
+            colours.Add((uint)c);
+        }
+        double mean = sum / pixels.Length;
+        return (Math.Sqrt(Math.Max(0, sum2 / pixels.Length - mean * mean)), colours.Count);
+    }
+
+    /// <summary>
+    /// Not blank: heatmaps in the Turbo colour map over a smooth field fill their panels with hundreds of colours
+    /// (measured: thousands); a figure of axes and labels alone has antialiased greys, well under 100 distinct colours
+    /// would already be suspicious, and a grey spread of 20 levels rules out a uniform page.
+    /// </summary>
+    static void ShouldShowHeatmaps(string path)
+    {
+        var (std, colours) = PixelSpread(path);
+        std.Should().BeGreaterThan(20, "{0} is not a uniform page", path);
+        colours.Should().BeGreaterThan(500, "{0} holds colour-mapped heatmaps", path);
+    }
+
+    static readonly Func<double[], double> Vortex = p => Math.Sin(Math.PI * p[0]) * Math.Cos(Math.PI * p[1]) * Math.Exp(-p[2]);
+
+    [Fact]
+    public void Space_space_time_run_gets_one_snapshot_figure_per_field_with_a_row_per_time()
+    {
+        var axes = new[] { Linspace(0, 1, 30), Linspace(-1, 1, 25), Linspace(0, 2, 13) };
+        var r = GridN(["x", "y", "t"], axes, ["u", "p"], [Vortex, p => p[0] * p[1] + p[2]], out var pred, p => 0.02 * Math.Sin(5 * p[0] * p[2]));
+        var files = RunPlots.Write(_dir, "flow", r, pred, "t", ErrorReport.Compare(pred, r), Log());
+        Names(files).Should().BeEquivalentTo(["u_snapshots.png", "p_snapshots.png", "loss.png", "error.png"]);
+        files.Should().OnlyContain(f => Path.GetDirectoryName(f) == _dir);
+        // 13 times on [0, 2]: 0, 1/3·2 and 2/3·2 fall between grid times, nearest ones are distinct: four rows.
+        RunPlots.SnapshotTimes(axes[2]).Should().Equal(0, 4, 8, 12);
+        foreach (var f in new[] { "u_snapshots.png", "p_snapshots.png" })
+        {
+            PngSize(Path.Combine(_dir, f)).Should().Be((RunPlots.RowWidth, 4 * RunPlots.SnapshotRowHeight));
+            ShouldShowHeatmaps(Path.Combine(_dir, f));
+        }
+    }
+
+    [Fact]
+    public void Snapshot_times_are_the_nearest_grid_times_each_once()
+    {
+        RunPlots.SnapshotTimes(Linspace(0, 1, 11)).Should().Equal(0, 3, 7, 10); // 1/3 → 0.3, 2/3 → 0.7
+        RunPlots.SnapshotTimes(Linspace(0, 1, 3)).Should().Equal(0, 1, 2);     // 1/3 and 2/3 both nearest 0.5
+        RunPlots.SnapshotTimes(Linspace(0, 1, 2)).Should().Equal(0, 1);
+    }
+
+    [Fact]
+    public void Time_may_stand_anywhere_among_the_three_coordinates()
+    {
+        // Time first, and a grid with three times: three rows. A NaN in the prediction is left blank, not thrown on.
+        var axes = new[] { Linspace(0, 1, 3), Linspace(0, 1, 20), Linspace(0, 1, 20) };
+        var r = GridN(["t", "x", "y"], axes, ["u"], [p => Vortex([p[1], p[2], p[0]])], out var pred, p => 0.01 * p[1]);
+        pred[7, 0] = double.NaN;
+        Names(RunPlots.Write(_dir, "heat2d", r, pred, "t", null, Log(withErrors: false)))
+            .Should().BeEquivalentTo(["u_snapshots.png", "loss.png"]);
+        PngSize(Path.Combine(_dir, "u_snapshots.png")).Should().Be((RunPlots.RowWidth, 3 * RunPlots.SnapshotRowHeight));
+        ShouldShowHeatmaps(Path.Combine(_dir, "u_snapshots.png"));
+    }
+
+    [Fact]
+    public void Three_space_coordinates_or_four_coordinates_get_only_the_curves()
+    {
+        var a3 = Enumerable.Repeat(Linspace(0, 1, 3), 3).ToArray();
+        var steady = GridN(["x", "y", "z"], a3, ["u"], [p => p[0]], out var v3);
+        Names(RunPlots.Write(_dir, "poisson3d", steady, v3, null, null, Log(withErrors: false))).Should().Equal("loss.png");
+
+        var a4 = Enumerable.Repeat(Linspace(0, 1, 3), 4).ToArray();
+        var heat3d = GridN(["x", "y", "z", "t"], a4, ["u"], [p => p[0]], out var v4);
+        Names(RunPlots.Write(_dir, "heat3d", heat3d, v4, "t", null, Log(withErrors: false))).Should().Equal("loss.png");
+    }
+
+    [Fact]
+    public void Space_space_time_on_scattered_points_gets_only_the_curves()
+    {
+        var pts = new double[,] { { 0, 0, 0 }, { 0.5, 0.2, 0.1 }, { 1, 1, 1 } };
+        var v = new double[,] { { 1 }, { 2 }, { 3 } };
+        var r = new ReferenceSolution(["x", "y", "t"], pts, ["u"], v);
+        Names(RunPlots.Write(_dir, "scattered", r, v, "t", null, Log(withErrors: false))).Should().Equal("loss.png");
     }
 
     [Fact]
