@@ -30,7 +30,7 @@ command -v dpkg-query >/dev/null 2>&1 || skip "no dpkg-query: not a Debian/Ubunt
 todo=$(missing)
 if [ -z "$todo" ] && command -v sbatch >/dev/null && command -v slurmctld >/dev/null \
    && command -v slurmd >/dev/null && command -v munged >/dev/null; then
-  echo "pinn-slurm: already installed ($(sbatch --version 2>/dev/null))"
+  echo "pinn-slurm: already installed (slurm $(dpkg-query -W -f='${Version}' slurmctld 2>/dev/null))"
   exit 0
 fi
 
@@ -76,4 +76,4 @@ fi
 # PID 1 that fails harmlessly, but make sure nothing was left running.
 todo=$(missing)
 [ -z "$todo" ] || { echo "pinn-slurm: still missing after install: $todo" >&2; exit 1; }
-echo "pinn-slurm: installed ($(sbatch --version 2>/dev/null))"
+echo "pinn-slurm: installed (slurm $(dpkg-query -W -f='${Version}' slurmctld 2>/dev/null))"

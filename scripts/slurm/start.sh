@@ -119,6 +119,9 @@ JobCompType=jobcomp/filetxt
 JobCompLoc=$STATE/log/jobcomp.log
 MinJobAge=600
 SchedulerType=sched/backfill
+# batch_sched_delay=0: start batch jobs at once (default: up to 3 s later);
+# measured: array tasks then start in waves of nproc about 1 s apart.
+SchedulerParameters=batch_sched_delay=0
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
