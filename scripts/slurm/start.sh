@@ -176,7 +176,10 @@ if ! alive "$STATE/run/slurmctld.pid"; then
   slurmctld -i -f "$CONF" || fail "slurmctld did not start"
 fi
 # slurmd registers with slurmctld; give slurmctld a moment to listen first
-for _ in $(seq 50); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.2; done
+for _ in $(seq 50); do
+  alive "$STATE/run/slurmctld.pid" || { sleep 0.3; alive "$STATE/run/slurmctld.pid" || fail "slurmctld exited"; }
+  timeout 5 scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.2
+done
 if ! alive "$STATE/run/slurmd.pid"; then
   slurmd -f "$CONF" || fail "slurmd did not start"
 fi
