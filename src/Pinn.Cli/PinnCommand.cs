@@ -195,7 +195,7 @@ public static class PinnCommand
                 "optim" => OptimReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(),
                                                  ChildRuns.Launch, r.GetValue(only), signals!.Token,
                                                  r.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)),
-                "causal" => CausalReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
+                "causal" => SweepCommand.Reproduce("causal", r.GetValue(budget)!, r.GetValue(outDir)!, 1, r.GetValue(threads), catalog, stdout),
                 "gp" => GpReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 "pig" => PigReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 "inverse" => InverseReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(), r.GetValue(only)),

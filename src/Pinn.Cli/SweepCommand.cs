@@ -35,9 +35,10 @@ static class SweepCommand
         var gpus = new Option<int?>("--gpus") { Description = "slurm: GPUs per task (--gres=gpu:N)" };
         var mem = new Option<string?>("--mem") { Description = "slurm: memory per task, e.g. 4G" };
         var task = new Option<int?>("--task") { Description = "run only the entry with this index (what each launched process does)" };
+        var budget = new Option<string?>("--budget") { Description = "which of the sweep file's budgets: (default: its first)" };
         var cmd = new Command("sweep", "run a sweep: configs × axes × seeds, each run its own process, locally or on Slurm")
         {
-            target, launcher, jobs, threads, set, outDir, dryRun, printScript, wait, partition, time, cpus, gpus, mem, task,
+            target, launcher, jobs, threads, set, outDir, dryRun, printScript, wait, partition, time, cpus, gpus, mem, task, budget,
         };
         cmd.SetAction(r => PinnCommand.Guarded(stderr, () =>
         {
@@ -57,7 +58,7 @@ static class SweepCommand
             }
             else
             {
-                var sweep = SweepFile.Load(path, r.GetValue(set), r.GetValue(outDir));
+                var sweep = SweepFile.Load(path, r.GetValue(set), r.GetValue(outDir), r.GetValue(budget));
                 manifest = SweepManifest.Expand(sweep, catalog);
                 resources = sweep.Slurm;
             }
@@ -174,6 +175,31 @@ static class SweepCommand
         new TaskRecord(index, e.Run.Name, code, status, error, clock.Elapsed.TotalSeconds, Environment.MachineName,
                        DateTimeOffset.UtcNow, runDir).Save(m.Directory);
         return code;
+    }
+
+    /// <summary>
+    /// <c>pinn reproduce NAME</c>: the sweep file <c>problems/reproduce/NAME.yaml</c> run by the local launcher (its folder
+    /// under <c>OUT/sweeps</c>), then its report with the paper's numbers written as <c>OUT/NAME.md</c>.
+    /// </summary>
+    public static string Reproduce(string name, string budget, string outDir, int jobs, int threads, IProblemCatalog catalog, TextWriter stdout)
+    {
+        var file = Path.Combine(ProblemCatalog.ConfigRoot(), "reproduce", name + ".yaml");
+        if (!File.Exists(file)) throw new PinnException($"no reproduction sweep file {file}");
+        var clock = Stopwatch.StartNew();
+        var manifest = SweepManifest.Expand(SweepFile.Load(file, null, Path.Combine(outDir, "sweeps"), budget), catalog);
+        manifest.Save();
+        Directory.CreateDirectory(Path.Combine(manifest.Directory, "logs"));
+        Local(manifest, jobs, threads, stdout);
+        var report = SweepReport.Collect(manifest.Directory);
+        var md = SweepReport.Markdown(report);
+        int cut = md.IndexOf('\n') + 1;
+        var stamp = $"\nWritten by `pinn reproduce {name} --budget {manifest.Budget}` on {DateTime.UtcNow:yyyy-MM-dd} ({Environment.ProcessorCount} cores, " +
+                    $"{jobs} run(s) at a time × {(threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount / jobs))} thread(s), {clock.Elapsed.TotalMinutes:F1} min in all); " +
+                    $"the runs are in `{Path.GetRelativePath(Environment.CurrentDirectory, manifest.Directory)}`.\n";
+        Directory.CreateDirectory(outDir);
+        var path = Path.Combine(outDir, $"{name}.md");
+        File.WriteAllText(path, md[..cut] + stamp + md[cut..]);
+        return path;
     }
 
     static int Local(SweepManifest m, int jobs, int threads, TextWriter stdout)

@@ -36,6 +36,8 @@ public sealed record SlurmResources(string? Partition = null, string? Time = nul
 /// seeds: 3                                # or a list [0, 4, 7]; each run gets training.seed
 /// out: results/sweeps                     # the sweep folder is out/name (relative to the working directory)
 /// slurm: {partition: debug, time: "00:30:00", cpus: 2, gpus: 0, mem: 4G}
+/// budgets: {quick: {training.steps: 2000}, full: {}}   # optional: named sets of overrides, chosen by --budget
+///                                         # (default: the first); a case's key named after a budget adds its own
 /// </code>
 /// Runs are the product configs × cases × grid × zip × seeds, in that order (the seed varies fastest).
 /// </summary>
@@ -52,7 +54,13 @@ public sealed class SweepFile
     /// <summary>The sweep folder: <c>out/name</c>.</summary>
     public string Directory => Path.Combine(Out, Name);
 
-    public static SweepFile Load(string path, IEnumerable<string>? extraOverrides = null, string? outOverride = null)
+    /// <summary>The budget the runs were expanded for (<c>budgets:</c>), or null when the file has none.</summary>
+    public string? Budget { get; init; }
+
+    /// <summary>The sweep file's own keys that are not runs: <c>title:</c>, <c>note:</c> (what a reproduction's table prints above it).</summary>
+    public IReadOnlyDictionary<string, string> Info { get; init; } = new Dictionary<string, string>();
+
+    public static SweepFile Load(string path, IEnumerable<string>? extraOverrides = null, string? outOverride = null, string? budget = null)
     {
         var doc = YamlDoc.Load(path);
         var root = doc.RootSection();
@@ -73,13 +81,22 @@ public sealed class SweepFile
             if (many is not YamlSequenceNode seq || seq.Children.Count == 0) throw doc.Error(many, "configs: expected a list of config files");
             foreach (var c in seq.Children) configs.Add((Resolve(c), Path.GetFileNameWithoutExtension(root.Scalar(c, "configs"))));
         }
-        var cases = ReadCases(root, Resolve);
+        var budgets = ReadBudgets(root);
+        if (budget is not null && !budgets.ContainsKey(budget))
+            throw budgets.Count == 0 ? doc.Error(null, $"--budget {budget}: this sweep file defines no budgets")
+                                     : doc.Error(root.Raw("budgets"), $"--budget: unknown budget '{budget}' (this file has {string.Join(", ", budgets.Keys)})");
+        budget ??= budgets.Keys.FirstOrDefault();
+        var cases = ReadCases(root, Resolve, budgets.Keys.ToHashSet(), budget);
         if (configs.Count == 0 && (cases.Count == 0 || cases.Any(c => c.Config is null)))
             throw doc.Error(null, "the sweep names no config: give 'config: file.yaml', 'configs: [...]', or a config in every case");
         if (configs.Count > 0 && root.Raw("config") is not null && root.Raw("configs") is not null)
             throw doc.Error(root.Raw("configs"), "give either 'config:' or 'configs:', not both");
 
         var common = ReadOverrides(root, "set");
+        if (budget is not null) common.AddRange(budgets[budget]);
+        var info = new Dictionary<string, string>();
+        foreach (var key in new[] { "title", "note" })
+            if (root.String(key) is { } v) info[key] = v;
         var grid = ReadAxes(root, "grid");
         var zip = ReadAxes(root, "zip");
         if (zip.Count > 0 && zip.Select(a => a.Values.Count).Distinct().Count() > 1)
@@ -89,6 +106,7 @@ public sealed class SweepFile
         var seeds = ReadSeeds(root);
         var slurm = ReadSlurm(root.SubSection("slurm"));
         var name = root.String("name") ?? Path.GetFileNameWithoutExtension(path);
+        if (budget is not null && budgets.Count > 1) name = $"{name}-{budget}";
         if (name.Length == 0 || name.Any(ch => !(char.IsLetterOrDigit(ch) || ch is '-' or '_' or '.')))
             throw doc.Error(root.Raw("name"), $"name: '{name}' must be letters, digits, '-', '_' or '.' (it names a folder)");
         var outDir = outOverride ?? root.String("out") ?? "results/sweeps";
@@ -137,14 +155,31 @@ public sealed class SweepFile
         if (cases.Count > 0) axes.Add("case");
         axes.AddRange(grid.Select(a => a.Key));
         axes.AddRange(zip.Select(a => a.Key));
-        return new SweepFile { File = Path.GetFullPath(path), Name = name, Out = outDir, Runs = runs, Slurm = slurm, Axes = axes };
+        return new SweepFile { File = Path.GetFullPath(path), Name = name, Out = outDir, Runs = runs, Slurm = slurm, Axes = axes, Budget = budget, Info = info };
+    }
+
+    static Dictionary<string, List<string>> ReadBudgets(Section root)
+    {
+        var raw = root.Raw("budgets");
+        var result = new Dictionary<string, List<string>>();
+        if (raw is null) return result;
+        if (raw is not YamlMappingNode m || m.Children.Count == 0)
+            throw root.Doc.Error(raw, "budgets: expected a mapping of budget names to overrides, e.g. {quick: {training.steps: 2000}, full: {}}");
+        var sec = root.Doc.Section("budgets", m);
+        foreach (var k in m.Children.Keys)
+        {
+            var name = ((YamlScalarNode)k).Value!;
+            if (name is "name" or "config" or "set") throw root.Doc.Error(k, $"budgets: '{name}' cannot name a budget");
+            result[name] = ReadOverrides(sec, name);
+        }
+        return result;
     }
 
     sealed record Case(string Name, string? Config, IReadOnlyList<string> Overrides, IReadOnlyDictionary<string, string> Meta);
 
     sealed record Axis(string Key, IReadOnlyList<string> Values);
 
-    static List<Case> ReadCases(Section root, Func<YamlNode, string> resolve)
+    static List<Case> ReadCases(Section root, Func<YamlNode, string> resolve, HashSet<string> budgets, string? budget)
     {
         var doc = root.Doc;
         var raw = root.Raw("cases");
@@ -159,11 +194,16 @@ public sealed class SweepFile
             if (cases.Any(c => c.Name == name)) throw doc.Error(s.Raw("name"), $"cases: the name '{name}' is used twice");
             var config = s.Raw("config") is { } cn ? resolve(cn) : null;
             var overrides = ReadOverrides(s, "set");
+            foreach (var b in budgets)
+            {
+                var own = ReadOverrides(s, b);
+                if (b == budget) overrides.AddRange(own);
+            }
             var meta = new Dictionary<string, string>();
             foreach (var (k, v) in m.Children)
             {
                 var key = ((YamlScalarNode)k).Value!;
-                if (key is "name" or "config" or "set") continue;
+                if (key is "name" or "config" or "set" || budgets.Contains(key)) continue;
                 meta[key] = v is YamlScalarNode sc ? sc.Value ?? "" : Flow(v);
                 s.Raw(key); // any other key is metadata for the report (paper: 1.4e-3, note: …)
             }

@@ -20,6 +20,9 @@ public sealed class SweepManifest
     public required string Source { get; init; }
     public required IReadOnlyList<string> Axes { get; init; }
     public required IReadOnlyList<Entry> Runs { get; init; }
+    public string? Budget { get; init; }
+    /// <summary>The sweep file's <c>title:</c> and <c>note:</c>, for the report.</summary>
+    public IReadOnlyDictionary<string, string> Info { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
     /// One run. <see cref="RunDir"/> is where its results go, relative to the sweep folder, or null when its
@@ -51,7 +54,7 @@ public sealed class SweepManifest
                 entries.Add(new Entry(r, null, e.Message));
             }
         }
-        return new SweepManifest { Directory = dir, Name = sweep.Name, Source = sweep.File, Axes = sweep.Axes, Runs = entries };
+        return new SweepManifest { Directory = dir, Name = sweep.Name, Source = sweep.File, Axes = sweep.Axes, Runs = entries, Budget = sweep.Budget, Info = sweep.Info };
     }
 
     /// <summary>A run's overrides plus the two that place its results in the sweep folder.</summary>
@@ -65,6 +68,8 @@ public sealed class SweepManifest
         {
             ["sweep"] = Name,
             ["source"] = Source,
+            ["budget"] = Budget,
+            ["info"] = new JsonObject(Info.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             ["axes"] = new JsonArray(Axes.Select(a => (JsonNode)a).ToArray()),
             ["runs"] = new JsonArray(Runs.Select(e => (JsonNode)new JsonObject
             {
@@ -107,6 +112,8 @@ public sealed class SweepManifest
                 Source = root["source"]!.GetValue<string>(),
                 Axes = root["axes"]!.AsArray().Select(x => x!.GetValue<string>()).ToArray(),
                 Runs = runs,
+                Budget = root["budget"]?.GetValue<string>(),
+                Info = root["info"]?.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>()) ?? new Dictionary<string, string>(),
             };
         }
         catch (Exception e) when (e is JsonException or NullReferenceException or InvalidOperationException or FormatException)

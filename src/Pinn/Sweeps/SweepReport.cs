@@ -128,11 +128,20 @@ public static class SweepReport
     {
         var sb = new StringBuilder();
         var m = r.Manifest;
-        int done = r.Runs.Count(x => x.Status == "completed");
-        sb.AppendLine($"# Sweep {m.Name}");
+        sb.AppendLine($"# {m.Info.GetValueOrDefault("title", $"Sweep {m.Name}")}");
         sb.AppendLine();
-        sb.AppendLine($"From `{m.Source}`: {r.Runs.Count} runs, {done} completed, {r.Runs.Count - done} not. " +
-                      "Mean ± std (sample, n − 1) and [min, max] over the seeds that completed.");
+        if (m.Info.TryGetValue("note", out var note)) sb.AppendLine(note.Trim()).AppendLine();
+        return sb.Append(Table(r)).ToString();
+    }
+
+    /// <summary>The summary line, the table of groups and the runs that did not complete (Markdown, no title).</summary>
+    public static string Table(Result r)
+    {
+        var sb = new StringBuilder();
+        var m = r.Manifest;
+        int done = r.Runs.Count(x => x.Status == "completed");
+        sb.AppendLine($"From `{m.Source}`{(m.Budget is null ? "" : $", budget **{m.Budget}**")}: {r.Runs.Count} runs, {done} completed, {r.Runs.Count - done} not. " +
+                      "Mean ± std (sample, n − 1) and [min, max] over the seeds that completed; each run's final iterate.");
         sb.AppendLine();
         var axes = r.Groups.SelectMany(g => g.Coordinates.Select(c => c.Axis)).Distinct().ToList();
         var meta = r.Runs.SelectMany(x => x.Entry.Run.Meta.Keys).Distinct().ToList();
