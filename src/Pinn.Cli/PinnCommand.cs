@@ -28,13 +28,14 @@ public static class PinnCommand
         root.Subcommands.Add(ReferenceCommand(stdout, stderr, catalog));
         root.Subcommands.Add(ReportCommand(stdout, stderr));
         root.Subcommands.Add(EvalCommand(stdout, stderr, catalog));
+        root.Subcommands.Add(PredictCommand.Create(stdout, stderr, catalog));
         root.Subcommands.Add(ReproduceCommand(stdout, stderr, catalog));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return root.Parse(args).Invoke(config);
     }
 
     /// <summary>Runs a command body, turning errors into one line on stderr and an exit code.</summary>
-    static int Guarded(TextWriter stderr, Func<int> body)
+    internal static int Guarded(TextWriter stderr, Func<int> body)
     {
         try
         {
