@@ -137,7 +137,7 @@ public static class Prediction
                 var extra = t.Header.Where(h => !coordinates.Contains(h)).ToList();
                 if (extra.Count > 0)
                 {
-                    var hint = ExprParser.Suggest(extra[0], coordinates);
+                    var hint = extra[0].Length > 1 ? ExprParser.Suggest(extra[0], coordinates) : null; // one letter is one edit from any other
                     throw new PinnException($"unknown column{(extra.Count > 1 ? "s" : "")} {string.Join(", ", extra.Select(e => $"'{e}'"))} " +
                                             $"(the columns must be the coordinates {names}{(hint is null ? "" : $"; did you mean '{hint}'?")})", path);
                 }
