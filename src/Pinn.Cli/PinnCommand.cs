@@ -28,6 +28,7 @@ public static class PinnCommand
         root.Subcommands.Add(ReferenceCommand(stdout, stderr, catalog));
         root.Subcommands.Add(ReportCommand(stdout, stderr));
         root.Subcommands.Add(EvalCommand(stdout, stderr, catalog));
+        root.Subcommands.Add(PredictCommand.Create(stdout, stderr, catalog));
         root.Subcommands.Add(ReproduceCommand(stdout, stderr, catalog));
         root.Subcommands.Add(SweepCommand.Create(stdout, stderr, catalog));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };

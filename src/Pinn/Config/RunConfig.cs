@@ -33,6 +33,8 @@ public sealed record OutputOptions
     public string Dir { get; init; } = "results";
     /// <summary>Run name; default: a timestamp and the seed.</summary>
     public string? Name { get; init; }
+    /// <summary>Also write every log.csv scalar as TensorBoard events under <c>&lt;run&gt;/tensorboard/</c>.</summary>
+    public bool TensorBoard { get; init; }
 }
 
 /// <summary>

@@ -713,7 +713,7 @@ public static class RunConfigLoader
     static OutputOptions ReadOutput(Section s)
     {
         var d = new OutputOptions();
-        var o = new OutputOptions { Dir = s.String("dir", d.Dir), Name = s.String("name") };
+        var o = new OutputOptions { Dir = s.String("dir", d.Dir), Name = s.String("name"), TensorBoard = s.Bool("tensorboard", d.TensorBoard) };
         s.Done();
         return o;
     }

@@ -72,6 +72,8 @@ public sealed class GridGpField : IFieldModel, IModelLoss
 
     public Tensor Forward(Tensor points) => Factorize().Predict(points);
 
+    public bool DifferentiableInPoints => false;
+
     public IReadOnlyList<LossTerm> CreateTerms(Problem problem, TrainingOptions options) => GpLoss.Terms(this, problem, options);
 
     /// <summary>What the last grid-value solve did (null before the first).</summary>

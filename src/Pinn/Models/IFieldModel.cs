@@ -34,6 +34,13 @@ public interface IFieldModel : IDisposable
     /// </summary>
     LayerCapture? BeginCapture() => null;
 
+    /// <summary>
+    /// Whether autograd can differentiate <see cref="Forward"/> in the points at any point (<c>pinn predict --derivatives</c>).
+    /// The grid GP cannot: off its grid it is a conditional mean gathered by <c>unique</c>, which has no derivative in libtorch
+    /// (its derivatives exist on the grid only, as Kronecker products with kernel-derivative matrices).
+    /// </summary>
+    bool DifferentiableInPoints => true;
+
     /// <summary>One line for logs: architecture and size.</summary>
     string Describe();
 

@@ -52,7 +52,9 @@ public sealed class CsvTable
         return Columns[j];
     }
 
-    public static CsvTable Read(string path)
+    /// <param name="headerless">Column names for a file without a header: when given and every cell of the first line parses
+    /// as a number, that line is the first row and the columns are these names, in this order.</param>
+    public static CsvTable Read(string path, IReadOnlyList<string>? headerless = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         string[] lines;
@@ -63,6 +65,7 @@ public sealed class CsvTable
         catch (IOException e) { throw new PinnException($"cannot read file: {e.Message}", path, inner: e); }
 
         string[]? header = null;
+        bool noHeader = false;
         List<double>[] cols = [];
         for (int li = 0; li < lines.Length; li++)
         {
@@ -70,6 +73,12 @@ public sealed class CsvTable
             var line = lines[li].Trim();
             if (line.Length == 0 || line[0] == '#') continue;
             var cells = line.Split(',');
+            if (header is null && headerless is not null && cells.All(c => TryParse(c.Trim(), out _)))
+            {
+                header = headerless.ToArray();
+                cols = header.Select(_ => new List<double>()).ToArray();
+                noHeader = true;
+            }
             if (header is null)
             {
                 header = new string[cells.Length];
@@ -85,7 +94,8 @@ public sealed class CsvTable
                 continue;
             }
             if (cells.Length != header.Length)
-                throw new PinnException($"expected {header.Length} values ({string.Join(", ", header)}), found {cells.Length}", path, lineNo);
+                throw new PinnException($"expected {header.Length} values ({string.Join(", ", header)}), found {cells.Length}"
+                                        + (noHeader ? $" (no header line: the columns are taken as {string.Join(", ", header)}, in that order)" : ""), path, lineNo);
             for (int j = 0; j < cells.Length; j++)
             {
                 var cell = cells[j].Trim();

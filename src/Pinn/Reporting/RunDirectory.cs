@@ -97,18 +97,33 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
             _termColumns = e.Terms.Keys.ToArray();
             // the first entry's diagnostics, then those later phases declared (SetDiagnostics): an Adam warm-up logs none of LM's
             _diagnosticColumns = (e.Diagnostics?.Keys ?? []).Concat(_declaredDiagnostics).Distinct().ToArray();
-            _log = new StreamWriter(File("log.csv"));
-            _log.WriteLine(string.Join(",", new[] { "phase", "step", "seconds", "lr", "loss" }
-                .Concat(_termColumns.Select(c => "loss_" + c)).Concat(_fieldColumns.Select(f => "rel_l2_" + f))
-                .Concat(_diagnosticColumns)));
         }
-        var cells = new List<string> { e.Phase, Num(e.Step), Num(e.Seconds), Num(e.LearningRate), Num(e.Loss) };
-        cells.AddRange(_termColumns!.Select(c => e.Terms.TryGetValue(c, out var v) ? Num(v) : ""));
-        cells.AddRange(_fieldColumns.Select(f => e.Error?.Fields.TryGetValue(f, out var fe) == true ? Num(fe.RelativeL2) : ""));
-        cells.AddRange(_diagnosticColumns.Select(d => e.Diagnostics?.TryGetValue(d, out var v) == true ? Num(v) : ""));
-        _log.WriteLine(string.Join(",", cells));
+        // One list of (column, value) feeds log.csv's header, its row and the TensorBoard scalars, so they cannot drift apart.
+        var scalars = new List<(string Column, double? Value)> { ("seconds", e.Seconds), ("lr", e.LearningRate), ("loss", e.Loss) };
+        scalars.AddRange(_termColumns!.Select(c => ("loss_" + c, e.Terms.TryGetValue(c, out var v) ? v : (double?)null)));
+        scalars.AddRange(_fieldColumns.Select(f => ("rel_l2_" + f, e.Error?.Fields.TryGetValue(f, out var fe) == true ? fe.RelativeL2 : (double?)null)));
+        scalars.AddRange(_diagnosticColumns.Select(d => (d, e.Diagnostics?.TryGetValue(d, out var v) == true ? v : (double?)null)));
+        if (_log is null)
+        {
+            _log = new StreamWriter(File("log.csv"));
+            _log.WriteLine(string.Join(",", new[] { "phase", "step" }.Concat(scalars.Select(s => s.Column))));
+        }
+        _log.WriteLine(string.Join(",", new[] { e.Phase, Num(e.Step) }.Concat(scalars.Select(s => s.Value is { } v ? Num(v) : ""))));
         _log.Flush();
+        _tensorboard?.Write(e.Step, scalars.Where(s => s.Value is not null).Select(s => (s.Column, s.Value!.Value)));
     }
+
+    /// <summary>The folder under the run that holds TensorBoard's event files (<c>output.tensorboard</c>).</summary>
+    public const string TensorBoardFolder = "tensorboard";
+
+    TensorBoardLog? _tensorboard;
+
+    /// <summary>
+    /// From now on every log row's scalars also go to an event file in <see cref="TensorBoardFolder"/>, tagged with their
+    /// log.csv column names, at the row's log step. A resumed run adds a new file to the folder; TensorBoard reads them in
+    /// name (time) order and drops the first session's points from the resume step on, as log.csv does.
+    /// </summary>
+    public void EnableTensorBoard() => _tensorboard ??= new TensorBoardLog(File(TensorBoardFolder));
 
     string[] _declaredDiagnostics = [];
 

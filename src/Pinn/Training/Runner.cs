@@ -130,6 +130,7 @@ public static class Runner
             var problem = _cfg.Problem;
             var model = _model!;
             dir.WriteConfig(_cfg);
+            if (_cfg.Output.TensorBoard) dir.EnableTensorBoard();
             dir.SetFields(problem.Fields);
             dir.SetDiagnostics(t.Plan.SelectMany(p => p.Diagnostics));
             _log.Dir = dir;
@@ -239,20 +240,14 @@ public static class RunEvaluator
 {
     public static (RunConfig Config, ErrorReport Error, TrainerState State) Evaluate(string runDir, IProblemCatalog catalog)
     {
-        var yaml = Path.Combine(runDir, "run.yaml");
-        if (!File.Exists(yaml)) throw new PinnException($"{runDir} is not a run directory (no run.yaml)");
-        var cfg = RunConfigLoader.Load(yaml, catalog);
-        var checkpoint = Checkpoint.Load(Path.Combine(runDir, Runner.CheckpointFolder));
+        using var run = TrainedRun.Load(runDir, catalog);
+        var cfg = run.Config;
         return ConfigLocation.Guard(cfg.Source, () =>
         {
             var problem = cfg.Problem;
             var reference = problem.Reference?.Solve(problem, cfg.Evaluation.CountsFor(problem))
                             ?? throw new PinnException($"problem '{problem.Name}' has no reference to evaluate against");
-            var device = RunDevice.Resolve(cfg.Training.Device);
-            var dtype = RunDevice.ResolveDType(cfg.Training.DType);
-            using var model = ModelFactory.Create(cfg.Model, problem, dtype, device, cfg.Training.Seed);
-            checkpoint.Restore(model, optimizer: null);
-            return (cfg, new ReferenceComparison(reference, problem.UpToSign).Measure(model, dtype, device), checkpoint.State);
+            return (cfg, new ReferenceComparison(reference, problem.UpToSign).Measure(run.Model, run.DType, run.Device), run.State);
         });
     }
 }
