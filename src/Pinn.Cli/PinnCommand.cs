@@ -197,7 +197,7 @@ public static class PinnCommand
                                                  ChildRuns.Launch, r.GetValue(only), signals!.Token,
                                                  r.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)),
                 "causal" => SweepCommand.Reproduce("causal", r.GetValue(budget)!, r.GetValue(outDir)!, 1, r.GetValue(threads), catalog, stdout),
-                "gp" => GpReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
+                "gp" => SweepCommand.Reproduce("gp", r.GetValue(budget)!, r.GetValue(outDir)!, 1, r.GetValue(threads), catalog, stdout),
                 "pig" => PigReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
                 "inverse" => InverseReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(), r.GetValue(only)),
                 _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig, optim, inverse)"),

@@ -165,6 +165,29 @@ public sealed class SweepFileTests : IDisposable
         SlurmScripts.Quote("it's here").Should().Be("'it'\\''s here'");
     }
 
+    public static TheoryData<string> ShippedSweeps()
+    {
+        var data = new TheoryData<string>();
+        foreach (var folder in new[] { "sweeps", "reproduce" })
+            foreach (var f in Directory.GetFiles(TestPaths.Problem(folder), "*.yaml").Order()) data.Add($"{folder}/{Path.GetFileName(f)}");
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ShippedSweeps))]
+    public void Every_shipped_sweep_file_expands_and_every_run_config_loads(string file)
+    {
+        foreach (var budget in new string?[] { null, "quick", "full" })
+        {
+            var path = TestPaths.Problem(file);
+            if (budget is not null && !File.ReadAllText(path).Contains("budgets:")) continue;
+            var sweep = SweepFile.Load(path, null, Path.Combine(_dir, "out"), budget);
+            var m = SweepManifest.Expand(sweep, ProblemCatalog.Instance);
+            m.Runs.Should().NotBeEmpty();
+            m.Runs.Where(e => e.ConfigError is not null).Select(e => $"{e.Run.Name}: {e.ConfigError}").Should().BeEmpty();
+        }
+    }
+
     [Fact]
     public void Statistics_are_mean_sample_std_min_and_max_of_the_finite_values()
     {
