@@ -22,7 +22,7 @@ static class SweepCommand
     {
         var target = new Argument<string>("sweep") { Description = "a sweep file (.yaml), or a sweep folder / its sweep.json to run again" };
         var launcher = new Option<string>("--launcher") { Description = "local (processes on this machine) or slurm (sbatch array job)", DefaultValueFactory = _ => "local" };
-        var jobs = new Option<int>("--jobs") { Description = "local: runs at once (default 1)", DefaultValueFactory = _ => 1 };
+        var jobs = new Option<int>("--jobs") { Description = "runs at once: local processes (default 1); slurm: at most this many array tasks at once (--array=…%K)", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "libtorch threads per run (default: local cores / jobs; slurm: --cpus)" };
         var set = new Option<string[]>("--set") { Description = "override a config value in every run: --set training.steps=100 (repeatable)" };
         var outDir = new Option<string?>("--out") { Description = "where the sweep folder goes (default: the sweep file's out:, else results/sweeps)" };
