@@ -198,7 +198,8 @@ public static class PinnCommand
                                                  r.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)),
                 "causal" => SweepCommand.Reproduce("causal", r.GetValue(budget)!, r.GetValue(outDir)!, 1, r.GetValue(threads), catalog, stdout),
                 "gp" => SweepCommand.Reproduce("gp", r.GetValue(budget)!, r.GetValue(outDir)!, 1, r.GetValue(threads), catalog, stdout),
-                "pig" => PigReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot()),
+                "pig" => SweepCommand.Reproduce("pig", r.GetValue(budget)!, r.GetValue(outDir)!, 1, r.GetValue(threads), catalog, stdout,
+                                                b => PigReproduction.CostTable(b, catalog, stdout)),
                 "inverse" => InverseReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(), r.GetValue(only)),
                 _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig, optim, inverse)"),
             };

@@ -181,7 +181,9 @@ static class SweepCommand
     /// <c>pinn reproduce NAME</c>: the sweep file <c>problems/reproduce/NAME.yaml</c> run by the local launcher (its folder
     /// under <c>OUT/sweeps</c>), then its report with the paper's numbers written as <c>OUT/NAME.md</c>.
     /// </summary>
-    public static string Reproduce(string name, string budget, string outDir, int jobs, int threads, IProblemCatalog catalog, TextWriter stdout)
+    /// <param name="appendix">a section appended to the table (e.g. PIG's cost timing), given the budget.</param>
+    public static string Reproduce(string name, string budget, string outDir, int jobs, int threads, IProblemCatalog catalog, TextWriter stdout,
+                                   Func<string, string>? appendix = null)
     {
         var file = Path.Combine(ProblemCatalog.ConfigRoot(), "reproduce", name + ".yaml");
         if (!File.Exists(file)) throw new PinnException($"no reproduction sweep file {file}");
@@ -198,7 +200,7 @@ static class SweepCommand
                     $"the runs are in `{Path.GetRelativePath(Environment.CurrentDirectory, manifest.Directory)}`.\n";
         Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, $"{name}.md");
-        File.WriteAllText(path, md[..cut] + stamp + md[cut..]);
+        File.WriteAllText(path, md[..cut] + stamp + md[cut..] + (appendix?.Invoke(manifest.Budget ?? budget) ?? ""));
         return path;
     }
 

@@ -169,7 +169,7 @@ public sealed class SweepFile
         foreach (var k in m.Children.Keys)
         {
             var name = ((YamlScalarNode)k).Value!;
-            if (name is "name" or "config" or "set") throw root.Doc.Error(k, $"budgets: '{name}' cannot name a budget");
+            if (name is "name" or "config" or "set" or "budgets") throw root.Doc.Error(k, $"budgets: '{name}' cannot name a budget");
             result[name] = ReadOverrides(sec, name);
         }
         return result;
@@ -193,24 +193,37 @@ public sealed class SweepFile
             var name = s.String("name") ?? throw doc.Error(item, "cases: every case needs a name");
             if (cases.Any(c => c.Name == name)) throw doc.Error(s.Raw("name"), $"cases: the name '{name}' is used twice");
             var config = s.Raw("config") is { } cn ? resolve(cn) : null;
+            if (s.Raw("budgets") is { } only) // the budgets this case runs in (default: all)
+            {
+                if (only is not YamlSequenceNode list || list.Children.Any(c => c is not YamlScalarNode sc || !budgets.Contains(sc.Value ?? "")))
+                    throw doc.Error(only, $"cases: budgets: expected a list of this file's budgets ({string.Join(", ", budgets)})");
+                if (!list.Children.Any(c => ((YamlScalarNode)c).Value == budget)) continue; // not in this budget
+            }
             var overrides = ReadOverrides(s, "set");
             foreach (var b in budgets)
             {
                 var own = ReadOverrides(s, b);
                 if (b == budget) overrides.AddRange(own);
             }
-            var meta = new Dictionary<string, string>();
-            foreach (var (k, v) in m.Children)
-            {
-                var key = ((YamlScalarNode)k).Value!;
-                if (key is "name" or "config" or "set" || budgets.Contains(key)) continue;
-                meta[key] = v is YamlScalarNode sc ? sc.Value ?? "" : Flow(v);
-                s.Raw(key); // any other key is metadata for the report (paper: 1.4e-3, note: …)
-            }
+            var meta = MarkMeta(s, m, budgets);
             s.Done();
             cases.Add(new Case(name, config, overrides, meta));
         }
         return cases;
+    }
+
+    /// <summary>A case's keys other than its name, config, overrides and budgets: metadata for the report (paper: 1.4e-3, note: …).</summary>
+    static Dictionary<string, string> MarkMeta(Section s, YamlMappingNode m, HashSet<string> budgets)
+    {
+        var meta = new Dictionary<string, string>();
+        foreach (var (k, v) in m.Children)
+        {
+            var key = ((YamlScalarNode)k).Value!;
+            if (key is "name" or "config" or "set" or "budgets" || budgets.Contains(key)) continue;
+            meta[key] = v is YamlScalarNode sc ? sc.Value ?? "" : Flow(v);
+            s.Raw(key);
+        }
+        return meta;
     }
 
     /// <summary><c>set: {training.steps: 300, model.layers: [32, 32]}</c> as <c>key=value</c> overrides (values in flow YAML).</summary>

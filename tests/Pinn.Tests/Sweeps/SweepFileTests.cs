@@ -70,6 +70,28 @@ public sealed class SweepFileTests : IDisposable
         sweep.Directory.Should().Be(Path.Combine("elsewhere", "paper"));
     }
 
+    [Fact]
+    public void Budgets_add_their_overrides_name_the_folder_and_can_leave_a_case_out()
+    {
+        Base();
+        var path = Write("s.yaml", """
+            config: base.yaml
+            budgets: {quick: {training.steps: 5}, full: {}}
+            cases:
+              - {name: a, quick: {training.lr: 1e-2}, full: {training.lr: 1e-3}}
+              - {name: b, budgets: [full]}
+            """);
+        var quick = SweepFile.Load(path);
+        quick.Budget.Should().Be("quick", "the first budget is the default");
+        quick.Name.Should().Be("s-quick");
+        quick.Runs.Should().ContainSingle().Which.Overrides.Should().Equal("training.steps=5", "training.lr=1e-2", "training.seed=0");
+        var full = SweepFile.Load(path, budget: "full");
+        full.Runs.Select(r => r.Name).Should().Equal("000-a", "001-b");
+        full.Runs[0].Overrides.Should().Equal("training.lr=1e-3", "training.seed=0");
+        var act = () => SweepFile.Load(path, budget: "huge");
+        act.Should().Throw<PinnException>().WithMessage("*unknown budget 'huge' (this file has quick, full)*");
+    }
+
     [Theory]
     [InlineData("config: base.yaml\nzip: {training.lr: [1, 2], training.steps: [3]}\n", 2, "equal lengths")]
     [InlineData("config: base.yaml\ngrid: {training.lr: 1e-3}\n", 2, "expected a list of values")]
