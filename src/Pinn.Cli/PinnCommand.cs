@@ -177,7 +177,7 @@ public static class PinnCommand
 
     static Command ReproduceCommand(TextWriter stdout, TextWriter stderr, IProblemCatalog catalog)
     {
-        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp, pig, optim (the quasi-Newton and Gauss–Newton record configs), inverse (parameter identification and quantum wells)" };
+        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp, pig (sweep files problems/reproduce/NAME.yaml), optim (the quasi-Newton and Gauss–Newton record configs), inverse (parameter identification and quantum wells)" };
         var budget = new Option<string>("--budget") { Description = "quick (2 CPU cores, < 30 min) or full (the configs' budgets; for a GPU)", DefaultValueFactory = _ => "quick" };
         var outDir = new Option<string>("--out") { Description = "results folder (default results)", DefaultValueFactory = _ => "results" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (default: libtorch's choice; 1 on a machine shared with other jobs)" };
