@@ -140,7 +140,9 @@ public static class SweepReport
         var sb = new StringBuilder();
         var m = r.Manifest;
         int done = r.Runs.Count(x => x.Status == "completed");
-        sb.AppendLine($"From `{m.Source}`{(m.Budget is null ? "" : $", budget **{m.Budget}**")}: {r.Runs.Count} runs, {done} completed, {r.Runs.Count - done} not. " +
+        var rel = Path.GetRelativePath(Environment.CurrentDirectory, m.Source);
+        var source = rel.StartsWith("..", StringComparison.Ordinal) ? m.Source : rel;
+        sb.AppendLine($"From `{source}`{(m.Budget is null ? "" : $", budget **{m.Budget}**")}: {r.Runs.Count} runs, {done} completed, {r.Runs.Count - done} not. " +
                       "Mean ± std (sample, n − 1) and [min, max] over the seeds that completed; each run's final iterate.");
         sb.AppendLine();
         var axes = r.Groups.SelectMany(g => g.Coordinates.Select(c => c.Axis)).Distinct().ToList();
