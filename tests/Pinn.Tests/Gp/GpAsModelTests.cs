@@ -5,7 +5,6 @@ using Pinn.Gp;
 using Pinn.Models;
 using Pinn.Problems;
 using Pinn.Training;
-using Pinn.Training.Phases;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -85,8 +84,8 @@ public class GpAsModelTests
     {
         var asm = typeof(Trainer).Assembly;
         var scanned = new[] { typeof(Trainer), typeof(StepContext) }
-            .Concat(asm.GetTypes().Where(t => t.Namespace == typeof(AdamPhase).Namespace && !t.IsNested)).ToList();
-        scanned.Should().Contain(typeof(AdamPhase));
+            .Concat(asm.GetTypes().Where(t => t.Namespace == "Pinn.Training.Phases" && !t.IsNested)).ToList();
+        scanned.Select(t => t.Name).Should().Contain("AdamPhase");
         GpReferences(scanned).Should().BeEmpty();
         // the scanner can fail: the GP's own loss terms do reference the GP
         GpReferences([typeof(GpLoss), typeof(GpPriorTerm)]).Should().NotBeEmpty();
@@ -123,7 +122,7 @@ public class GpAsModelTests
         var options = TrainingOptions.GpDefaults with { Steps = 3 };
         using (var gp = new GridGpField(new GpOptions
                {
-                   Grid = new Dictionary<string, int> { ["*"] = 8 }, MaxFrequency = new Dictionary<string, double> { ["*"] = 1 },
+                   Grid = new Dictionary<string, int> { ["*"] = 16 }, MaxFrequency = new Dictionary<string, double> { ["*"] = 0.5 },
                }, problem, ScalarType.Float64, CPU))
         using (var trainer = new Trainer(problem, gp, options, ScalarType.Float64, CPU))
         {
