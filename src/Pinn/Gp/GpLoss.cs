@@ -17,19 +17,22 @@ public static class GpLoss
 {
     public static IReadOnlyList<LossTerm> Terms(GridGpField gp, Problem problem, TrainingOptions options)
     {
+        if (problem.Parameters.Where(p => p.Trainable).Select(p => p.Name).ToList() is { Count: > 0 } trainable)
+            throw new PinnException($"problem.parameters: trainable parameters ({string.Join(", ", trainable)}) " +
+                                    "are not supported with the GP model yet; use a PINN or PIG model") { Key = "problem.parameters" };
         if (options.Causal.Enabled)
             throw new PinnException("training.causal: causal weighting applies to sampled PINN/PIG batches, not to the GP solver's grid") { Key = "training.causal" };
         if (options.Balancing.Kind != "none")
             throw new PinnException("training.balancing: the GP solver weighs its terms by learned noise precisions; remove balancing") { Key = "training.balancing" };
         var masks = new GridMasks(gp.Axes, problem.Domain);
-        var terms = new List<LossTerm> { new GpPriorTerm() };
+        var terms = new List<LossTerm> { new GpPriorTerm(gp) };
 
         var conditionNodes = new List<bool[]>();
         foreach (var c in problem.Conditions.OfType<PointwiseCondition>())
             if (c.Region.Kind != RegionKind.Interior) conditionNodes.Add(masks.Of(c.Region));
         var pdeNodes = masks.Complement(conditionNodes);
         foreach (var eq in problem.Equations)
-            terms.Add(new GpLikelihoodTerm(eq.Name, "pde", options.WeightFor(eq.Name, "pde"), eq.Equation.Residual,
+            terms.Add(new GpLikelihoodTerm(gp, eq.Name, "pde", options.WeightFor(eq.Name, "pde"), eq.Equation.Residual,
                                            masks.Indices(pdeNodes, gp.Device)));
         foreach (var c in problem.Conditions)
         {
@@ -38,9 +41,9 @@ public static class GpLoss
                 ? options.WeightFor(c.Name, kind) : gp.Options.BoundaryWeight;
             terms.Add(c switch
             {
-                PointwiseCondition pc => new GpLikelihoodTerm(c.Name, kind, weight, pc.Equation.Residual,
+                PointwiseCondition pc => new GpLikelihoodTerm(gp, c.Name, kind, weight, pc.Equation.Residual,
                                                              masks.Indices(masks.Of(pc.Region), gp.Device)),
-                PeriodicCondition per => new GpPeriodicTerm(c.Name, weight, per.Matched,
+                PeriodicCondition per => new GpPeriodicTerm(gp, c.Name, weight, per.Matched,
                                                            masks.Indices(masks.Of(Region.Side(per.Axis, false)), gp.Device),
                                                            masks.Indices(masks.Of(Region.Side(per.Axis, true)), gp.Device)),
                 _ => throw new PinnException($"GP: condition '{c.Name}' of kind {c.Kind} is not supported on a grid"),
@@ -49,16 +52,16 @@ public static class GpLoss
         return terms;
     }
 
-    /// <summary>The step's factorisation and full-grid evaluator, shared by every GP term of the step.</summary>
-    internal static (GridStep Step, TensorEvaluator Eval) At(StepContext ctx)
-    {
-        var gp = (GridGpField)ctx.Model;
-        return ctx.Shared(gp, () =>
+    /// <summary>
+    /// The step's factorisation and full-grid evaluator, shared by every GP term of the step: made once per
+    /// <see cref="StepContext"/> (one per step) and kept beside it, not in it, so the context knows nothing of the GP.
+    /// </summary>
+    internal static (GridStep Step, TensorEvaluator Eval) At(GridGpField gp, StepContext ctx) =>
+        gp.StepCache.GetValue(ctx, c =>
         {
             var step = gp.Factorize();
-            return (step, new TensorEvaluator(new GridFieldProvider(gp, step, ctx.Coordinates, ctx.Fields, ctx.Parameter)));
-        });
-    }
+            return new GridStepView(step, new TensorEvaluator(new GridFieldProvider(gp, step, c.Coordinates, c.Fields, c.Parameter)));
+        }).Pair;
 
     /// <summary>−log N(0 | r, τ⁻¹) summed over the nodes, up to a constant: τ/2 Σ r² − (n/2) log τ.</summary>
     public static Tensor NegativeLogLikelihood(Tensor residual, Tensor logPrecision) =>
@@ -66,18 +69,17 @@ public static class GpLoss
 }
 
 /// <summary>The GP prior of every field's grid values, summed.</summary>
-public sealed class GpPriorTerm() : LossTerm("prior", "prior", 1)
+public sealed class GpPriorTerm(GridGpField gp) : LossTerm("prior", "prior", 1)
 {
     public override Tensor Loss(StepContext ctx)
     {
-        var (step, _) = GpLoss.At(ctx);
-        var gp = (GridGpField)ctx.Model;
+        var (step, _) = GpLoss.At(gp, ctx);
         return Enumerable.Range(0, gp.OutputDim).Select(step.NegativeLogPrior).Aggregate((a, b) => a + b);
     }
 }
 
 /// <summary>A residual (PDE or pointwise condition) at a set of grid nodes, with a learned noise precision.</summary>
-public sealed class GpLikelihoodTerm(string name, string kind, double weight, Expr residual, Tensor nodes)
+public sealed class GpLikelihoodTerm(GridGpField gp, string name, string kind, double weight, Expr residual, Tensor nodes)
     : LossTerm(name, kind, weight)
 {
     Tensor? _mse;
@@ -87,10 +89,10 @@ public sealed class GpLikelihoodTerm(string name, string kind, double weight, Ex
 
     public override Tensor Loss(StepContext ctx)
     {
-        var (_, ev) = GpLoss.At(ctx);
+        var (_, ev) = GpLoss.At(gp, ctx);
         var r = ev.Evaluate(residual).index_select(0, nodes);
         _mse = r.detach().square().mean();
-        return GpLoss.NegativeLogLikelihood(r, ((GridGpField)ctx.Model).LogPrecision(Name));
+        return GpLoss.NegativeLogLikelihood(r, gp.LogPrecision(Name));
     }
 
     public override IEnumerable<(string, double)> Diagnostics =>
@@ -98,7 +100,7 @@ public sealed class GpLikelihoodTerm(string name, string kind, double weight, Ex
 }
 
 /// <summary>Matched expressions equal on the two faces of a periodic axis, with a learned noise precision.</summary>
-public sealed class GpPeriodicTerm(string name, double weight, IReadOnlyList<Expr> matched, Tensor low, Tensor high)
+public sealed class GpPeriodicTerm(GridGpField gp, string name, double weight, IReadOnlyList<Expr> matched, Tensor low, Tensor high)
     : LossTerm(name, "bc", weight)
 {
     public IReadOnlyList<Expr> Matched => matched;
@@ -107,10 +109,16 @@ public sealed class GpPeriodicTerm(string name, double weight, IReadOnlyList<Exp
 
     public override Tensor Loss(StepContext ctx)
     {
-        var (_, ev) = GpLoss.At(ctx);
+        var (_, ev) = GpLoss.At(gp, ctx);
         var r = cat(matched.Select(e => { var v = ev.Evaluate(e); return v.index_select(0, low) - v.index_select(0, high); }).ToList(), 0);
-        return GpLoss.NegativeLogLikelihood(r, ((GridGpField)ctx.Model).LogPrecision(Name));
+        return GpLoss.NegativeLogLikelihood(r, gp.LogPrecision(Name));
     }
+}
+
+/// <summary>One step's factorisation and evaluator, cached per <see cref="StepContext"/> (<see cref="GridGpField.StepCache"/>).</summary>
+internal sealed record GridStepView(GridStep Step, TensorEvaluator Eval)
+{
+    public (GridStep, TensorEvaluator) Pair => (Step, Eval);
 }
 
 /// <summary>Which grid nodes (row-major, last axis fastest) lie in a region.</summary>

@@ -17,7 +17,7 @@ namespace Pinn.Gp;
 /// boundary and residual likelihoods with learned precisions) is supplied by <see cref="CreateTerms"/>,
 /// so the ordinary <see cref="Trainer"/> (Adam, L-BFGS, checkpoints, recovery, logging) trains it.
 /// </summary>
-public sealed class GridGpField : IFieldModel, IModelLoss
+public sealed class GridGpField : IFieldModel
 {
     readonly Box _domain;
     readonly ScalarType _dtype;
@@ -74,7 +74,11 @@ public sealed class GridGpField : IFieldModel, IModelLoss
 
     public bool DifferentiableInPoints => false;
 
+    /// <summary>The GP's terms on its grid (<see cref="IFieldModel.CreateTerms"/>): the trainer builds no sampled ones.</summary>
     public IReadOnlyList<LossTerm> CreateTerms(Problem problem, TrainingOptions options) => GpLoss.Terms(this, problem, options);
+
+    /// <summary>Each step's factorisation, keyed by that step's context (weakly: it goes with the context).</summary>
+    internal System.Runtime.CompilerServices.ConditionalWeakTable<StepContext, GridStepView> StepCache { get; } = new();
 
     /// <summary>What the last grid-value solve did (null before the first).</summary>
     public GridSolveReport? LastSolve { get; private set; }

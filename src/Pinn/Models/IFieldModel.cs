@@ -22,6 +22,20 @@ public interface IFieldModel : IDisposable
     Tensor? PriorLoss() => null;
 
     /// <summary>
+    /// The model's own loss terms on its own points (the grid GP: prior and likelihoods with learned precisions on its
+    /// collocation grid) instead of the trainer's sampled residual terms; null (every neural model): the sampled ones.
+    /// The trainer asks every model; there is no model-type test anywhere in it.
+    /// </summary>
+    IReadOnlyList<Training.LossTerm>? CreateTerms(Problems.Problem problem, Training.TrainingOptions options) => null;
+
+    /// <summary>
+    /// After Adam step <paramref name="stepsDone"/> − 1: a chance to update parameters in closed form
+    /// (the GP's Gauss–Newton solve for its grid values). Must be a function of the step number only,
+    /// so that a resumed run repeats it exactly.
+    /// </summary>
+    void AfterStep(int stepsDone, Func<Training.StepContext> newContext, IReadOnlyList<Training.LossTerm> terms) { }
+
+    /// <summary>
     /// Names of the problem's conditions the model satisfies by construction (model.hard_constraints): the trainer
     /// builds no loss term for them.
     /// </summary>

@@ -16,24 +16,11 @@ public sealed class StepContext(IFieldModel model, IReadOnlyList<string> coordin
                                 Func<Tensor, LinearOperator?>? linearAt = null, Func<string, long, Tensor>? parameterAt = null)
 {
     readonly Dictionary<Tensor, TensorEvaluator> _evaluators = new(ReferenceEqualityComparer.Instance);
-    readonly Dictionary<object, object> _shared = new(ReferenceEqualityComparer.Instance);
 
     public IFieldModel Model => model;
     public IReadOnlyList<string> Coordinates => coordinates;
     public IReadOnlyList<string> Fields => fields;
     public Tensor Parameter(string name) => parameter(name);
-
-    /// <summary>
-    /// Per-step state shared by the terms that need it, created once per step (e.g. the grid GP's
-    /// kernel factorisation, used by its prior and by every likelihood term).
-    /// </summary>
-    public T Shared<T>(object key, Func<T> create) where T : notnull
-    {
-        if (_shared.TryGetValue(key, out var v)) return (T)v;
-        var created = create();
-        _shared[key] = created;
-        return created;
-    }
 
     public TensorEvaluator At(Tensor points)
     {

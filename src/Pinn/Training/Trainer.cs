@@ -83,11 +83,10 @@ public sealed class Trainer : IDisposable, IPhaseHost
         foreach (var (k, n) in options.Batch.Where(kv => kv.Value <= 0))
             throw new PinnException($"training.batch.{k}: a batch needs at least 1 point, got {n}") { Key = $"training.batch.{k}" };
         _parameters = new ProblemParameters(problem, dtype, device);
-        if (_parameters.Trainable.Count > 0 && model is IModelLoss)
-            throw new PinnException($"problem.parameters: trainable parameters ({string.Join(", ", _parameters.TrainableSpecs.Select(p => p.Name))}) " +
-                                    "are not supported with the GP model yet; use a PINN or PIG model") { Key = "problem.parameters" };
-        Terms = model is IModelLoss own ? own.CreateTerms(problem, options) : BuildTerms();
-        if (model is not IModelLoss) CheckKeys("training.batch", options.Batch.Keys); // a GP has its grid, not batches
+        // A model with its own point strategy (the GP's grid) brings its terms; every other model gets the sampled ones.
+        var own = model.CreateTerms(problem, options);
+        Terms = own ?? BuildTerms();
+        if (own is null) CheckKeys("training.batch", options.Batch.Keys); // the model's own terms have no batches
         CheckKeys("training.weights", options.Weights.Keys);
         if (Terms.OfType<CausalResidualTerm>().FirstOrDefault() is { } causal && causal.Points.Count < options.Causal.Chunks)
             throw new PinnException($"training.causal.chunks: {options.Causal.Chunks} time chunks need at least as many interior points, " +

@@ -67,7 +67,7 @@ sealed class AdamPhase : ITrainingPhase
         total.backward();
         adam.step();
         foreach (var t in _host.Terms) t.AfterStep();
-        if (_host.Model is IModelLoss own) own.AfterStep(step + 1, _host.NewContext, _host.Terms);
+        _host.Model.AfterStep(step + 1, _host.NewContext, _host.Terms);
         if (!log) return new PhaseIteration(loss, LearningRate: lr);
 
         var diagnostics = _host.Terms.SelectMany(t => t.Diagnostics).ToDictionary(d => d.Name, d => d.Value);
