@@ -254,7 +254,7 @@ static class SweepCommand
 
     static string Outcome(SweepManifest m, SweepManifest.Entry e)
     {
-        var row = SweepReport.Collect(m.Directory).Runs[e.Run.Index];
+        var row = SweepReport.Row(m, e); // this run only: the whole report is collected once, at the end
         return row.Metrics.TryGetValue("rel_l2", out var l2) ? $"{row.Status}, rel. L2 {l2.ToString("0.000e+00", CultureInfo.InvariantCulture)}" : row.Status;
     }
 

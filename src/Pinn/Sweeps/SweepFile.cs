@@ -64,7 +64,6 @@ public sealed class SweepFile
     {
         var doc = YamlDoc.Load(path);
         var root = doc.RootSection();
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         string Resolve(YamlNode node)
         {
             var v = root.Scalar(node, "config");

@@ -52,7 +52,8 @@ public static class SweepReport
         _ => 4,
     };
 
-    static RunRow Row(SweepManifest manifest, SweepManifest.Entry e)
+    /// <summary>One run's outcome, read from its task record and metrics.json.</summary>
+    public static RunRow Row(SweepManifest manifest, SweepManifest.Entry e)
     {
         var dir = manifest.PathOf(e);
         var record = TaskRecord.Load(manifest.Directory, e.Run.Index);
