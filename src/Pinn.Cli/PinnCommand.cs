@@ -177,34 +177,28 @@ public static class PinnCommand
 
     static Command ReproduceCommand(TextWriter stdout, TextWriter stderr, IProblemCatalog catalog)
     {
-        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp, pig (sweep files problems/reproduce/NAME.yaml), optim (the quasi-Newton and Gauss–Newton record configs), inverse (parameter identification and quantum wells)" };
+        var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp, pig, optim (sweep files problems/reproduce/NAME.yaml), inverse (parameter identification and quantum wells)" };
         var budget = new Option<string>("--budget") { Description = "quick (2 CPU cores, < 30 min) or full (the configs' budgets; for a GPU)", DefaultValueFactory = _ => "quick" };
         var outDir = new Option<string>("--out") { Description = "results folder (default results)", DefaultValueFactory = _ => "results" };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads (default: libtorch's choice; 1 on a machine shared with other jobs)" };
-        var only = new Option<string?>("--only") { Description = "optim, inverse: run the cases whose name or config contains this (e.g. burgers)" };
-        var methods = new Option<string?>("--methods") { Description = "optim: run only these methods, comma-separated (lbfgs, bfgs, ssbroyden, lm, tr, engd); the table keeps the other rows" };
-        var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir, threads, only, methods };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads per run (default: cores / runs at a time)" };
+        var only = new Option<string?>("--only") { Description = "run only the cases whose name contains one of these, comma-separated (optim: burgers-lm,poisson1d; inverse: burgers); the table covers every run in the sweep folder" };
+        var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir, threads, only };
         cmd.SetAction(r => Guarded(stderr, () =>
         {
             var which = r.GetValue(paper)!;
             if (r.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
-            // optim: SIGINT / SIGTERM stop every child run gracefully and the table keeps what ended. The in-process
-            // reproductions do not listen for them, so they keep the default (the signal ends the process).
-            using var signals = which == "optim" ? new StopSignals() : null;
-            var path = which switch
+            (string, int) Sweep(int jobs, Func<Sweeps.SweepManifest, string>? appendix = null) =>
+                SweepCommand.Reproduce(which, r.GetValue(budget)!, r.GetValue(outDir)!, jobs, r.GetValue(threads), catalog, stdout, appendix, r.GetValue(only));
+            var (path, code) = which switch
             {
-                "optim" => OptimReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(),
-                                                 ChildRuns.Launch, r.GetValue(only), signals!.Token,
-                                                 r.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)),
-                "causal" => SweepCommand.Reproduce("causal", r.GetValue(budget)!, r.GetValue(outDir)!, 1, r.GetValue(threads), catalog, stdout),
-                "gp" => SweepCommand.Reproduce("gp", r.GetValue(budget)!, r.GetValue(outDir)!, 1, r.GetValue(threads), catalog, stdout),
-                "pig" => SweepCommand.Reproduce("pig", r.GetValue(budget)!, r.GetValue(outDir)!, 1, r.GetValue(threads), catalog, stdout,
-                                                b => PigReproduction.CostTable(b, catalog, stdout)),
-                "inverse" => InverseReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(), r.GetValue(only)),
+                "optim" => Sweep(OptimReproduction.Jobs, m => OptimReproduction.Details(m.Directory, stdout)),
+                "causal" or "gp" => Sweep(1),
+                "pig" => Sweep(1, m => PigReproduction.CostTable(m.Budget ?? r.GetValue(budget)!, catalog, stdout)),
+                "inverse" => (InverseReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(), r.GetValue(only)), Ok),
                 _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig, optim, inverse)"),
             };
             stdout.WriteLine($"wrote {path}");
-            return signals?.Received is null ? Ok : signals.InterruptedExitCode; // interrupted: the table holds the runs that ended
+            return code;
         }));
         return cmd;
     }

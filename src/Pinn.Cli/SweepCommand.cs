@@ -36,9 +36,10 @@ static class SweepCommand
         var mem = new Option<string?>("--mem") { Description = "slurm: memory per task, e.g. 4G" };
         var task = new Option<int?>("--task") { Description = "run only the entry with this index (what each launched process does)" };
         var budget = new Option<string?>("--budget") { Description = "which of the sweep file's budgets: (default: its first)" };
+        var only = new Option<string?>("--only") { Description = "launch only the runs whose name contains one of these, comma-separated (e.g. burgers-lm,poisson1d); the report covers all" };
         var cmd = new Command("sweep", "run a sweep: configs × axes × seeds, each run its own process, locally or on Slurm")
         {
-            target, launcher, jobs, threads, set, outDir, dryRun, printScript, wait, partition, time, cpus, gpus, mem, task, budget,
+            target, launcher, jobs, threads, set, outDir, dryRun, printScript, wait, partition, time, cpus, gpus, mem, task, budget, only,
         };
         cmd.SetAction(r => PinnCommand.Guarded(stderr, () =>
         {
@@ -76,13 +77,28 @@ static class SweepCommand
                 Describe(manifest, stdout);
                 return PinnCommand.Ok;
             }
+            var selected = Selection(manifest, r.GetValue(only));
             if (!isManifest) manifest.Save();
             Directory.CreateDirectory(Path.Combine(manifest.Directory, "logs"));
             return which == "local"
-                ? Local(manifest, Math.Max(1, r.GetValue(jobs)), r.GetValue(threads), stdout)
-                : Slurm(manifest, resources, r.GetValue(printScript), r.GetValue(wait), Math.Max(0, r.GetValue(jobs) > 1 ? r.GetValue(jobs) : 0), stdout);
+                ? Local(manifest, Math.Max(1, r.GetValue(jobs)), r.GetValue(threads), stdout, selected)
+                : Slurm(manifest, resources, r.GetValue(printScript), r.GetValue(wait), Math.Max(0, r.GetValue(jobs) > 1 ? r.GetValue(jobs) : 0), stdout, selected);
         }));
         return cmd;
+    }
+
+    /// <summary>
+    /// <c>--only a,b</c>: the runs whose name contains one of the patterns (null: every run). A pattern that matches no run
+    /// is an error naming the runs, so a typo cannot pass as "nothing to do".
+    /// </summary>
+    static Func<SweepManifest.Entry, bool> Selection(SweepManifest m, string? only)
+    {
+        if (string.IsNullOrWhiteSpace(only)) return _ => true;
+        var patterns = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var p in patterns)
+            if (!m.Runs.Any(e => e.Run.Name.Contains(p, StringComparison.OrdinalIgnoreCase)))
+                throw new PinnException($"--only: no run of sweep {m.Name} has '{p}' in its name (runs: {string.Join(", ", m.Runs.Select(e => e.Run.Name))})");
+        return e => patterns.Any(p => e.Run.Name.Contains(p, StringComparison.OrdinalIgnoreCase));
     }
 
     enum RunState { NotStarted, Completed, Resumable, Partial }
@@ -182,16 +198,18 @@ static class SweepCommand
     /// under <c>OUT/sweeps</c>), then its report with the paper's numbers written as <c>OUT/NAME.md</c>.
     /// </summary>
     /// <param name="appendix">a section appended to the table (e.g. PIG's cost timing), given the budget.</param>
-    public static string Reproduce(string name, string budget, string outDir, int jobs, int threads, IProblemCatalog catalog, TextWriter stdout,
-                                   Func<string, string>? appendix = null)
+    /// <param name="appendix">What the reproduction adds below the sweep report (e.g. a cost table), from the finished sweep.</param>
+    public static (string Path, int ExitCode) Reproduce(string name, string budget, string outDir, int jobs, int threads, IProblemCatalog catalog, TextWriter stdout,
+                                   Func<SweepManifest, string>? appendix = null, string? only = null)
     {
         var file = Path.Combine(ProblemCatalog.ConfigRoot(), "reproduce", name + ".yaml");
         if (!File.Exists(file)) throw new PinnException($"no reproduction sweep file {file}");
         var clock = Stopwatch.StartNew();
         var manifest = SweepManifest.Expand(SweepFile.Load(file, null, Path.Combine(outDir, "sweeps"), budget), catalog);
+        var selected = Selection(manifest, only);
         manifest.Save();
         Directory.CreateDirectory(Path.Combine(manifest.Directory, "logs"));
-        Local(manifest, jobs, threads, stdout);
+        int code = Local(manifest, jobs, threads, stdout, selected);
         var report = SweepReport.Collect(manifest.Directory);
         var md = SweepReport.Markdown(report);
         int cut = md.IndexOf('\n') + 1;
@@ -200,15 +218,16 @@ static class SweepCommand
                     $"the runs are in `{Path.GetRelativePath(Environment.CurrentDirectory, manifest.Directory)}`.\n";
         Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, $"{name}.md");
-        File.WriteAllText(path, md[..cut] + stamp + md[cut..] + (appendix?.Invoke(manifest.Budget ?? budget) ?? ""));
-        return path;
+        File.WriteAllText(path, md[..cut] + stamp + md[cut..] + (appendix?.Invoke(manifest) ?? ""));
+        return (path, code == PinnCommand.Diverged ? PinnCommand.Ok : code); // failed runs are rows of the table; an interruption is the exit code
     }
 
-    static int Local(SweepManifest m, int jobs, int threads, TextWriter stdout)
+    static int Local(SweepManifest m, int jobs, int threads, TextWriter stdout, Func<SweepManifest.Entry, bool> selected)
     {
         if (threads <= 0) threads = Math.Max(1, Environment.ProcessorCount / jobs);
-        var todo = m.Runs.Where(e => StateOf(m.PathOf(e)) != RunState.Completed).ToList();
-        stdout.WriteLine($"sweep {m.Name}: {m.Runs.Count} runs, {m.Runs.Count - todo.Count} already completed; " +
+        var todo = m.Runs.Where(e => selected(e) && StateOf(m.PathOf(e)) != RunState.Completed).ToList();
+        int chosen = m.Runs.Count(selected);
+        stdout.WriteLine($"sweep {m.Name}: {m.Runs.Count} runs{(chosen < m.Runs.Count ? $" ({chosen} selected by --only)" : "")}, {chosen - todo.Count} already completed; " +
                          $"running {todo.Count}, {jobs} at a time × {threads} threads; logs in {Path.Combine(m.Directory, "logs")}");
         using var signals = new StopSignals(); // Ctrl-C / SIGTERM: every child stops at its next step with a checkpoint
         using var gate = new SemaphoreSlim(jobs);
@@ -258,9 +277,9 @@ static class SweepCommand
         return row.Metrics.TryGetValue("rel_l2", out var l2) ? $"{row.Status}, rel. L2 {l2.ToString("0.000e+00", CultureInfo.InvariantCulture)}" : row.Status;
     }
 
-    static int Slurm(SweepManifest m, SlurmResources res, bool printOnly, bool wait, int parallel, TextWriter stdout)
+    static int Slurm(SweepManifest m, SlurmResources res, bool printOnly, bool wait, int parallel, TextWriter stdout, Func<SweepManifest.Entry, bool> selected)
     {
-        var todo = m.Runs.Where(e => StateOf(m.PathOf(e)) != RunState.Completed).Select(e => e.Run.Index).ToList();
+        var todo = m.Runs.Where(e => selected(e) && StateOf(m.PathOf(e)) != RunState.Completed).Select(e => e.Run.Index).ToList();
         var (self, prefix) = ChildRuns.Self();
         var pinn = string.Join(" ", prefix.Prepend(self).Select(SlurmScripts.Quote));
         var dir = Path.Combine(m.Directory, "slurm");

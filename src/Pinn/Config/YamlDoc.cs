@@ -126,7 +126,8 @@ public sealed class YamlDoc
 
     /// <summary>
     /// Applies a command-line override <c>training.steps=200</c>: the dotted path is created as needed
-    /// and the value replaces whatever was there (parsed as YAML, so lists and mappings work too).
+    /// and the value replaces whatever was there (parsed as YAML, so lists and mappings work too). A segment after a
+    /// list is an index into it, negative from the end: <c>training.phases.-1={lm: {steps: 200}}</c> replaces the last phase.
     /// </summary>
     public void Set(string assignment)
     {
@@ -145,23 +146,49 @@ public sealed class YamlDoc
         {
             value = new YamlScalarNode(valueText);
         }
-        var node = Root;
-        for (int i = 0; i < keys.Length - 1; i++)
+        YamlNode node = Root;
+        for (int i = 0; i < keys.Length; i++)
         {
+            bool last = i == keys.Length - 1;
+            if (node is YamlSequenceNode list)
+            {
+                // a list element by index: training.phases.1.adam.steps=500, or from the end: training.phases.-1={lm: {steps: 200}}
+                int at = ListIndex(list, keys, i, assignment);
+                if (last) list.Children[at] = value;
+                else node = list.Children[at];
+                continue;
+            }
+            if (node is not YamlMappingNode map)
+                throw new PinnException($"--set {assignment}: {string.Join('.', keys[..i])} is a single value, not a mapping; set it whole");
             var k = new YamlScalarNode(keys[i]);
-            if (!node.Children.TryGetValue(k, out var child) || child is not YamlMappingNode m)
+            if (last)
+            {
+                map.Children[k] = value;
+                break;
+            }
+            if (!map.Children.TryGetValue(k, out var child) || child is not (YamlMappingNode or YamlSequenceNode))
             {
                 if (child is YamlScalarNode sc && i == 0 && keys[0] == "problem")
                 {
                     // problem: burgers  →  problem: {name: burgers, …} so problem.parameters.nu=… works
-                    m = new YamlMappingNode { { "name", sc.Value ?? "" } };
+                    child = new YamlMappingNode { { "name", sc.Value ?? "" } };
                 }
-                else m = new YamlMappingNode();
-                node.Children[k] = m;
+                else child = new YamlMappingNode();
+                map.Children[k] = child;
             }
-            node = m;
+            node = child;
         }
-        node.Children[new YamlScalarNode(keys[^1])] = value;
+    }
+
+    static int ListIndex(YamlSequenceNode list, string[] keys, int i, string assignment)
+    {
+        var path = string.Join('.', keys[..i]);
+        if (!int.TryParse(keys[i], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int at))
+            throw new PinnException($"--set {assignment}: {path} is a list; expected an index after it (0 … {list.Children.Count - 1}, or −1 for the last), got '{keys[i]}'");
+        int resolved = at < 0 ? list.Children.Count + at : at;
+        if (resolved < 0 || resolved >= list.Children.Count)
+            throw new PinnException($"--set {assignment}: {path} has {list.Children.Count} entries; index {at} is outside it");
+        return resolved;
     }
 }
 

@@ -159,7 +159,14 @@ public static class SweepReport
                 .Concat(r.Metrics.Select(k => Cell(g.Stats[k], k)));
             sb.AppendLine("| " + string.Join(" | ", cells.Select(Escape)) + " |");
         }
-        var failed = r.Runs.Where(x => x.Status != "completed").ToList();
+        // runs never started (no record, no results: e.g. left out by --only) are named in one line, not tabulated as failures
+        var waiting = r.Runs.Where(x => x.Status == "not run").ToList();
+        var failed = r.Runs.Where(x => x.Status is not ("completed" or "not run")).ToList();
+        if (waiting.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"Not started yet ({waiting.Count}): {string.Join(", ", waiting.Select(x => x.Entry.Run.Name))}.");
+        }
         if (failed.Count > 0)
         {
             sb.AppendLine();

@@ -73,14 +73,16 @@ public class SignalTests : IDisposable
     public void SIGTERM_to_reproduce_optim_stops_its_child_runs_and_still_writes_the_table()
     {
         var child = Start(["reproduce", "optim", "--only", "poisson1d", "--out", _dir]);
+        var runs = Path.Combine(_dir, "sweeps", "optim-quick", "runs", "poisson1d");
         // A child run's log shows training under way (so every handler is registered), well before its 1-minute limit.
-        WaitFor(child, () => Directory.Exists(Path.Combine(_dir, "poisson1d"))
-                             && Directory.EnumerateFiles(Path.Combine(_dir, "poisson1d"), "log.csv", SearchOption.AllDirectories).Any(), "a child run's log");
+        WaitFor(child, () => Directory.Exists(runs) && Directory.EnumerateFiles(runs, "log.csv", SearchOption.AllDirectories).Any(), "a child run's log");
         Kill(child.Pid, SIGTERM).Should().Be(0);
         child.WaitForExit(Patience).Should().Be(143, child.Output);
         var table = File.ReadAllText(Path.Combine(_dir, "optim.md"));
         table.Should().Contain("| Poisson 1-D | Adam + L-BFGS |").And.Contain("interrupted");
-        foreach (var metrics in Directory.EnumerateFiles(Path.Combine(_dir, "poisson1d"), "metrics.json", SearchOption.AllDirectories))
+        var written = Directory.EnumerateFiles(runs, "metrics.json", SearchOption.AllDirectories).ToList();
+        written.Should().NotBeEmpty();
+        foreach (var metrics in written)
             File.ReadAllText(metrics).Should().Contain("\"status\": \"interrupted\"", "each child got the signal and wrote its results");
     }
 

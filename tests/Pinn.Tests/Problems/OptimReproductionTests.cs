@@ -1,113 +1,116 @@
 using System.Text.Json.Nodes;
 using Pinn.Config;
 using Pinn.Problems;
+using Pinn.Sweeps;
 using Pinn.Training.Phases;
 
 namespace Pinn.Tests.Problems;
 
-/// <summary>`pinn reproduce optim` without training: the configs it writes, and the table and plot it builds from runs' outputs.</summary>
+/// <summary>`pinn reproduce optim` without training: the runs of problems/reproduce/optim.yaml, and the details table and plot built from runs' outputs.</summary>
 public class OptimReproductionTests : IDisposable
 {
     readonly string _dir = TestPaths.TempDir();
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    static string ProblemsDir => TestPaths.Problem("");
+    static readonly string File = TestPaths.Problem("reproduce/optim.yaml");
+
+    static readonly Dictionary<string, double> QuickMinutes = new()
+    {
+        ["burgers"] = 4, ["burgers_nu001"] = 4, ["allen_cahn"] = 8, ["poisson1d"] = 1, ["heat1d"] = 1, ["poisson2d"] = 2,
+        ["helmholtz2d"] = 4, ["klein_gordon"] = 3, ["helmholtz2d_pig"] = 5, ["klein_gordon_pig"] = 5,
+    };
+
+    static readonly Dictionary<string, double> FullMinutes = new()
+    {
+        ["burgers"] = 15, ["burgers_nu001"] = 20, ["allen_cahn"] = 30, ["poisson1d"] = 3, ["heat1d"] = 3, ["poisson2d"] = 6,
+        ["helmholtz2d"] = 15, ["klein_gordon"] = 10, ["helmholtz2d_pig"] = 15, ["klein_gordon_pig"] = 15,
+    };
+
+    static string Case(SweepManifest.Entry e) => e.Run.Coordinates.Single(c => c.Axis == "case").Value;
+
+    SweepManifest Expand(string budget) =>
+        SweepManifest.Expand(SweepFile.Load(File, null, _dir, budget), ProblemCatalog.Instance);
 
     [Theory]
     [InlineData("quick")]
     [InlineData("full")]
-    public void Every_case_and_method_gets_a_valid_config_that_differs_only_in_its_last_phase(string budget)
+    public void Every_case_is_its_record_config_with_only_the_last_phase_and_the_wall_time_changed(string budget)
     {
-        var jobs = OptimReproduction.Plan(budget, _dir, ProblemCatalog.Instance, ProblemsDir);
-        jobs.Should().HaveCount(OptimReproduction.Cases.Sum(c => OptimReproduction.Methods.Count(c.Runs)));
-        jobs.Should().Contain(j => j.Method.Slug == "lm", "the Gauss–Newton rows of issue 14");
-        jobs.Select(j => j.RunDir).Should().OnlyHaveUniqueItems("two cases of one problem (Burgers at two viscosities) must not share a run folder");
-        foreach (var j in jobs)
+        var m = Expand(budget);
+        m.Runs.Should().HaveCount(48, "10 problems × the optimisers that apply to each (ENGD on the linear ones; PIG and Allen–Cahn a subset)");
+        m.Runs.Select(e => e.RunDir).Should().OnlyHaveUniqueItems("two cases of one problem (Burgers at two viscosities) must not share a run folder");
+        foreach (var e in m.Runs)
         {
-            var cfg = RunConfigLoader.Load(j.ConfigPath, ProblemCatalog.Instance);
-            var original = RunConfigLoader.Load(TestPaths.Problem(j.Case.Config), ProblemCatalog.Instance);
+            e.ConfigError.Should().BeNull(e.Run.Name);
+            var cfg = RunConfigLoader.Load(e.Run.Config, ProblemCatalog.Instance, SweepManifest.RunOverrides(e.Run, m.Directory));
+            var original = RunConfigLoader.Load(e.Run.Config, ProblemCatalog.Instance);
+            Path.GetFileName(e.Run.Config).Should().EndWith("_ssbroyden.yaml", "every case starts from a record config");
+            var name = Case(e);
+            var slug = name[(name.LastIndexOf('-') + 1)..];
             var phases = cfg.Training.Phases!;
-            phases.Should().HaveCount(original.Training.Phases!.Count, j.ConfigPath);
+            phases.Should().HaveCount(original.Training.Phases!.Count, e.Run.Name);
             phases[0].Should().Be(original.Training.Phases[0], "the warm-up is the record config's");
-            phases[^1].Name.Should().Be(j.Method.Slug);
+            phases[^1].Name.Should().Be(slug, e.Run.Name);
             phases[^1].Steps.Should().BeGreaterThan(1_000_000, "the wall time, not the step count, ends every run");
-            if (phases[^1] is QuasiNewtonPhaseOptions q && original.Training.Phases[^1] is QuasiNewtonPhaseOptions o)
-                q.Resample.Should().Be(o.Resample, "BFGS and SSBroyden resample as the record config does");
+            var recordResample = ((QuasiNewtonPhaseOptions)original.Training.Phases[^1]).Resample;
+            if (phases[^1] is QuasiNewtonPhaseOptions q) q.Resample.Should().Be(recordResample, "BFGS and SSBroyden resample as the record config does");
             if (phases[^1] is LbfgsPhaseOptions l) l.LineSearch.Should().Be(LbfgsLineSearch.StrongWolfe);
-            if (phases[^1] is LmPhaseOptions lm && original.Training.Phases[^1] is QuasiNewtonPhaseOptions { Resample: { } rs })
-                lm.Resample.Should().Be(rs with { Every = OptimReproduction.GaussNewtonCycle }, "LM resamples from the same pool in shorter cycles");
-            if (j.Case.TuningOf(j.Method).Count == 0)
-                cfg.Training.Batch.Should().BeEquivalentTo(original.Training.Batch, "without tuning the batch is the record config's");
-            cfg.Training.TimeLimit.Should().Be(60 * (budget == "quick" ? j.Case.QuickMinutes : j.Case.FullMinutes));
+            if (phases[^1] is LmPhaseOptions lm)
+                lm.Resample.Should().Be(recordResample is null ? null : recordResample with { Every = 50 }, "LM resamples from the same pool in shorter cycles");
+            if (slug != "engd") cfg.Training.Batch.Should().BeEquivalentTo(original.Training.Batch, "the batch is the record config's");
+            var stem = name[..name.LastIndexOf('-')];
+            cfg.Training.TimeLimit.Should().Be(60 * (budget == "quick" ? QuickMinutes : FullMinutes)[stem], "every method of a problem gets the same wall time");
             cfg.Training.Threads.Should().Be(1);
+            cfg.Training.CheckpointEvery.Should().Be(0);
             cfg.Training.DType.Should().Be("float64");
             cfg.Model.Should().BeEquivalentTo(original.Model, "the network is the record config's");
-            j.RunDir.Should().Be(Path.Combine(Path.GetFullPath(_dir), cfg.Problem.Name, j.Name));
+            e.Run.Meta.Should().ContainKeys("benchmark", "method", "target", "published");
         }
         if (budget == "quick")
-            jobs.Sum(j => j.Minutes).Should().BeLessThan(OptimReproduction.Jobs * 80, "the quick budget (six methods, PIG cases included: 157 run-minutes) fits 80 minutes on 2 cores");
+            m.Runs.Sum(e => QuickMinutes[Case(e)[..Case(e).LastIndexOf('-')]]).Should().BeLessThan(OptimReproduction.Jobs * 85,
+                "the quick budget (six methods, PIG cases included: 165 run-minutes) fits 85 minutes on 2 cores");
     }
 
     [Fact]
-    public void A_filter_that_matches_nothing_names_the_cases()
+    public void The_details_table_and_plot_come_from_each_runs_metrics_and_log_and_a_failed_run_keeps_its_row()
     {
-        var act = () => OptimReproduction.Plan("quick", _dir, ProblemCatalog.Instance, ProblemsDir, only: "navier");
-        act.Should().Throw<PinnException>().WithMessage("*no case matches 'navier'*burgers/burgers_ssbroyden.yaml*");
-    }
-
-    [Fact]
-    public void The_table_and_plot_come_from_each_runs_metrics_and_log_and_a_failed_run_keeps_its_row()
-    {
-        var launched = new List<string>();
-        Task<int> Fake(string config, string log, CancellationToken cancel)
+        var m = Expand("quick");
+        m.Save();
+        var poisson = m.Runs.Where(e => Case(e).StartsWith("poisson1d-", StringComparison.Ordinal)).ToList();
+        poisson.Should().HaveCount(6, "Poisson 1-D is linear: every method runs on it");
+        foreach (var e in poisson)
         {
-            var cfg = RunConfigLoader.Load(config, ProblemCatalog.Instance);
-            lock (launched) launched.Add(config);
-            var method = cfg.Training.Phases![^1].Name;
-            File.WriteAllText(log, "training…\n" + (method == "bfgs" ? "error: something went wrong\n" : ""));
-            if (method == "bfgs") return Task.FromResult(1); // no metrics.json: the row says why
-            var dir = Path.Combine(cfg.Output.Dir, cfg.Problem.Name, cfg.Output.Name!);
+            var method = Case(e)["poisson1d-".Length..];
+            if (method == "bfgs")
+            {
+                new TaskRecord(e.Run.Index, e.Run.Name, 1, "failed", "error: something went wrong", 3, "host", DateTimeOffset.UtcNow, null).Save(m.Directory);
+                continue; // no metrics.json: the row says why
+            }
+            var dir = m.PathOf(e);
             Directory.CreateDirectory(dir);
             double error = method == "ssbroyden" ? 1e-6 : 1e-3;
-            File.WriteAllText(Path.Combine(dir, "log.csv"),
+            System.IO.File.WriteAllText(Path.Combine(dir, "log.csv"),
                 $"phase,step,seconds,lr,loss,loss_pde,rel_l2_u\nadam,0,0.1,0.001,1,1,0.5\n{method},100,30,,1e-6,1e-6,{error}\n");
-            File.WriteAllText(Path.Combine(dir, "metrics.json"), new JsonObject
+            System.IO.File.WriteAllText(Path.Combine(dir, "metrics.json"), new JsonObject
             {
-                ["problem"] = cfg.Problem.Name, ["status"] = "completed", ["relative_l2"] = error, ["wall_seconds"] = 60.0,
+                ["problem"] = "poisson1d", ["status"] = "completed", ["relative_l2"] = error, ["wall_seconds"] = 60.0,
                 ["parameter_count"] = 901, ["phases"] = new JsonArray(
                     new JsonObject { ["optimizer"] = "adam", ["steps"] = 1000, ["stop"] = "" },
                     new JsonObject { ["optimizer"] = method, ["steps"] = 4321, ["evaluations_per_line_search"] = 1.25, ["stop"] = "time limit" }),
             }.ToJsonString());
-            return Task.FromResult(0);
         }
 
-        var progress = new StringWriter();
-        var path = OptimReproduction.Run("quick", _dir, ProblemCatalog.Instance, progress, ProblemsDir, Fake, only: "poisson1d");
-        launched.Should().HaveCount(OptimReproduction.Methods.Count, "Poisson 1-D is linear: every method runs on it");
-        var md = File.ReadAllText(path);
-        md.Should().Contain("| Poisson 1-D | Adam → SSBroyden | **1.00e-06** | 1000 adam + 4321 ssbroyden | 1.0 | 901 | 1.25 | time limit | ≤ 1e-7 |");
+        var md = OptimReproduction.Details(m.Directory, new StringWriter());
+        md.Should().Contain("| Poisson 1-D | Adam → SSBroyden | **1.00e-06** | 1000 adam + 4321 ssbroyden | 1.0 | 901 | 1.25 | time limit |");
         md.Should().Contain("| Poisson 1-D | Adam + L-BFGS | 1.00e-03 | 1000 adam + 4321 lbfgs |");
-        md.Should().Contain("| Poisson 1-D | Adam → BFGS | — | — |").And.Contain("exit 1: error: something went wrong");
-        md.Should().Contain("| Poisson 1-D | Adam → LM | 1.00e-03 | 1000 adam + 4321 lm |").And.Contain("≤ 1e-10 in ≤ 5 min");
-        File.Exists(Path.Combine(_dir, "optim", "optim.png")).Should().BeTrue();
-        new FileInfo(Path.Combine(_dir, "optim", "optim.png")).Length.Should().BeGreaterThan(5000);
+        md.Should().Contain("| Poisson 1-D | Adam → BFGS | — | — | — | — | — | failed: error: something went wrong |");
+        md.Should().NotContain("| Burgers, ν = 0.01/π |", "runs not started yet are named by the report, not tabulated");
+        new FileInfo(Path.Combine(m.Directory, "optim.png")).Length.Should().BeGreaterThan(5000);
 
-        // A second run of one method replaces that method's row and keeps the others, and the runs list grows.
-        launched.Clear();
-        OptimReproduction.Run("quick", _dir, ProblemCatalog.Instance, progress, ProblemsDir, Fake, only: "poisson1d", methods: ["ssbroyden"]);
-        launched.Should().HaveCount(1);
-        var again = File.ReadAllText(path);
-        again.Should().Contain("| Poisson 1-D | Adam → SSBroyden | **1.00e-06** |").And.Contain("| Poisson 1-D | Adam → LM | 1.00e-03 |")
-             .And.Contain("| Poisson 1-D | Adam → BFGS | — | — |");
-        again.Split('\n').Count(l => l.StartsWith("| Poisson 1-D | Adam → SSBroyden", StringComparison.Ordinal)).Should().Be(1);
-        again.Split('\n').Count(l => l.Contains("UTC, budget quick", StringComparison.Ordinal)).Should().Be(2);
-    }
-
-    [Fact]
-    public void An_unknown_method_is_refused_by_name()
-    {
-        var act = () => OptimReproduction.Plan("quick", _dir, ProblemCatalog.Instance, ProblemsDir, methods: ["adamw"]);
-        act.Should().Throw<PinnException>().WithMessage("*unknown method 'adamw'*lbfgs, bfgs, ssbroyden, lm*");
+        var table = SweepReport.Table(SweepReport.Collect(m.Directory));
+        table.Should().Contain("| poisson1d-lm | Poisson 1-D | Adam → LM | ≤ 1e-10 in ≤ 5 min | — | 1/1 | 1.00e-03 |", "the Gauss–Newton rows carry issue 14's target");
+        table.Should().Contain("| poisson1d-ssbroyden | Poisson 1-D | Adam → SSBroyden | ≤ 1e-7 | — | 1/1 | 1.00e-06 |");
+        table.Should().Contain("Not started yet (42): ").And.Contain("| 014-poisson1d-bfgs | failed | 1 | error: something went wrong |");
     }
 }
