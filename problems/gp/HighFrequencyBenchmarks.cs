@@ -65,7 +65,7 @@ public sealed class HighFrequencyBenchmark : Problem
     }
 
     /// <summary>u_xx + u_yy = f on [a, b]², u = exact on the boundary.</summary>
-    static HighFrequencyBenchmark Poisson2D(string name, double a, double b, Func<Expr, Expr, Expr> exact)
+    public static HighFrequencyBenchmark Poisson2D(string name, double a, double b, Func<Expr, Expr, Expr> exact)
     {
         var p = new HighFrequencyBenchmark(name);
         var x = p.Space("x", a, b);

@@ -192,7 +192,8 @@ public static class PinnCommand
             var (path, code) = which switch
             {
                 "optim" => Sweep(OptimReproduction.Jobs, m => OptimReproduction.Details(m.Directory, stdout)),
-                "causal" or "gp" => Sweep(1),
+                "causal" => Sweep(1),
+                "gp" => Sweep(1, m => GpReproduction.FiniteDifferenceTable(m, catalog, stdout)),
                 "pig" => Sweep(1, m => PigReproduction.CostTable(m.Budget ?? r.GetValue(budget)!, catalog, stdout)),
                 "inverse" => (InverseReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(), r.GetValue(only)), Ok),
                 _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig, optim, inverse)"),

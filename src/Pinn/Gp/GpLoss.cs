@@ -76,6 +76,14 @@ public sealed class GpPriorTerm(GridGpField gp) : LossTerm("prior", "prior", 1)
         var (step, _) = GpLoss.At(gp, ctx);
         return Enumerable.Range(0, gp.OutputDim).Select(step.NegativeLogPrior).Aggregate((a, b) => a + b);
     }
+
+    /// <summary>
+    /// With <c>model.solve_every</c>: the last grid-value solve's CG iterations (summed over its Gauss–Newton steps) and CG's
+    /// final relative residual, as log.csv columns <c>solve_cg</c>, <c>solve_residual</c> (empty before the first solve).
+    /// </summary>
+    public override IEnumerable<(string, double)> Diagnostics =>
+        gp.Options.SolveEvery <= 0 ? []
+        : [("solve_cg", gp.LastSolve?.CgIterations.Sum() ?? double.NaN), ("solve_residual", gp.LastSolve?.RelativeResidual ?? double.NaN)];
 }
 
 /// <summary>A residual (PDE or pointwise condition) at a set of grid nodes, with a learned noise precision.</summary>

@@ -45,6 +45,14 @@ public sealed record GpOptions
     /// </summary>
     public string SolvePreconditioner { get; init; } = "spectral";
     public static readonly IReadOnlyList<string> Preconditioners = ["spectral", "whitened", "none"];
+    /// <summary>
+    /// With <see cref="SolveEvery"/>: the grid values come from the solve alone (after the first Adam step, then every
+    /// <see cref="SolveEvery"/> steps) and Adam trains only the kernel hyper-parameters and the noise precisions — the
+    /// alternation of issue 15. The config default is true whenever <c>solve_every</c> is set (Poisson 1-D sin(100x),
+    /// 400 nodes, 1000 steps: 3.1e-3 with Adam on the values too, 5.6e-6 without; DESIGN.md "Grid-value solve");
+    /// false: Adam moves the values too between solves (the behaviour before).
+    /// </summary>
+    public bool ValuesFromSolve { get; init; }
     /// <summary>Step halvings the Armijo backtracking line search may try before a Gauss–Newton step counts as failed.</summary>
     public int SolveBacktracks { get; init; } = 10;
 

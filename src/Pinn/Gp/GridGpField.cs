@@ -85,8 +85,15 @@ public sealed class GridGpField : IFieldModel
 
     public void AfterStep(int stepsDone, Func<StepContext> newContext, IReadOnlyList<LossTerm> terms)
     {
-        if (Options.SolveEvery > 0 && stepsDone % Options.SolveEvery == 0) LastSolve = GridValueSolve.Run(this, newContext(), terms);
+        bool due = Options.SolveEvery > 0 && (stepsDone % Options.SolveEvery == 0 || (Options.ValuesFromSolve && stepsDone == 1));
+        if (due) LastSolve = GridValueSolve.Run(this, newContext(), terms);
     }
+
+    /// <summary>With <see cref="GpOptions.ValuesFromSolve"/>, the grid values are a group of learning-rate scale 0: Adam leaves them to the solve.</summary>
+    public IReadOnlyList<(IReadOnlyList<TorchParameter> Parameters, double LrScale)> ParameterGroups =>
+        Options.ValuesFromSolve
+            ? [([.. Kernels.SelectMany(k => k.Parameters), .. _logPrecision.Values], 1.0), (_values, 0.0)]
+            : [(TrainableParameters, 1.0)];
 
     public string Describe()
     {

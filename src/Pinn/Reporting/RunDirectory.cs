@@ -102,7 +102,8 @@ public sealed class RunDirectory : ITrainingObserver, IDisposable
         var scalars = new List<(string Column, double? Value)> { ("seconds", e.Seconds), ("lr", e.LearningRate), ("loss", e.Loss) };
         scalars.AddRange(_termColumns!.Select(c => ("loss_" + c, e.Terms.TryGetValue(c, out var v) ? v : (double?)null)));
         scalars.AddRange(_fieldColumns.Select(f => ("rel_l2_" + f, e.Error?.Fields.TryGetValue(f, out var fe) == true ? fe.RelativeL2 : (double?)null)));
-        scalars.AddRange(_diagnosticColumns.Select(d => (d, e.Diagnostics?.TryGetValue(d, out var v) == true ? v : (double?)null)));
+        // a NaN diagnostic means "not measured yet" (e.g. the GP's solve_cg before its first solve): an empty cell
+        scalars.AddRange(_diagnosticColumns.Select(d => (d, e.Diagnostics?.TryGetValue(d, out var v) == true && !double.IsNaN(v) ? v : (double?)null)));
         if (_log is null)
         {
             _log = new StreamWriter(File("log.csv"));

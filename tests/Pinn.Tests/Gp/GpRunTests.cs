@@ -1,6 +1,8 @@
 using Pinn.Config;
 using Pinn.Problems;
 using Pinn.Training;
+using Pinn.Gp;
+using Pinn.Models;
 
 namespace Pinn.Tests.Gp;
 
@@ -85,5 +87,29 @@ public class GpRunTests : IDisposable
         var cfg = RunConfigLoader.Load(path, ProblemCatalog.Instance, [$"output.dir={_dir}"]);
         var act = () => Runner.Run(cfg);
         act.Should().Throw<PinnException>().WithMessage("*causal*GP*");
+    }
+
+    RunConfig Load(string text)
+    {
+        var path = Path.Combine(_dir, $"vfs-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, text);
+        return RunConfigLoader.Load(path, ProblemCatalog.Instance, [$"output.dir={_dir}"]);
+    }
+
+    [Fact]
+    public void With_a_solve_the_grid_values_are_left_to_it_unless_the_config_says_otherwise()
+    {
+        Load(Gp).Model.Gp.ValuesFromSolve.Should().BeFalse("no solve: Adam trains the values");
+        Load(Gp + "\n  solve_every: 25\n").Model.Gp.ValuesFromSolve.Should().BeTrue("the alternation is the default with a solve");
+        Load(Gp + "\n  solve_every: 25\n  values_from_solve: false\n").Model.Gp.ValuesFromSolve.Should().BeFalse();
+        var e = Fails(Gp + "\n  values_from_solve: true\n");
+        e.Message.Should().Contain("bad.yaml:6").And.Contain("values_from_solve needs model.solve_every");
+
+        var cfg = Load(Gp.Replace("grid: {x: 400}", "grid: {x: 40}").Replace("max_frequency: 20", "max_frequency: 3") + "\n  components: 4\n  solve_every: 5\n");
+        using var gp = new GridGpField(cfg.Model.Gp, cfg.Problem, TorchSharp.torch.ScalarType.Float64, TorchSharp.torch.CPU);
+        var groups = ((IFieldModel)gp).ParameterGroups;
+        groups.Should().HaveCount(2);
+        groups.Single(g => g.LrScale == 0).Parameters.Should().Equal(gp.Values(0));
+        groups.Sum(g => g.Parameters.Count).Should().Be(gp.TrainableParameters.Count, "every trained tensor is in one group");
     }
 }
