@@ -182,13 +182,15 @@ public static class PinnCommand
         var outDir = new Option<string>("--out") { Description = "results folder (default results)", DefaultValueFactory = _ => "results" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads per run (default: cores / runs at a time)" };
         var only = new Option<string?>("--only") { Description = "run only the cases whose name contains one of these, comma-separated (optim: burgers-lm,poisson1d; inverse: burgers); the table covers every run in the sweep folder" };
-        var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir, threads, only };
+        var jobs = new Option<int?>("--jobs") { Description = "runs at once, each its own process (default: optim 2, the others 1)" };
+        var cmd = new Command("reproduce", "rerun a paper's benchmarks and write results/<paper>.md beside the published numbers") { paper, budget, outDir, threads, only, jobs };
         cmd.SetAction(r => Guarded(stderr, () =>
         {
             var which = r.GetValue(paper)!;
             if (r.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
-            (string, int) Sweep(int jobs, Func<Sweeps.SweepManifest, string>? appendix = null) =>
-                SweepCommand.Reproduce(which, r.GetValue(budget)!, r.GetValue(outDir)!, jobs, r.GetValue(threads), catalog, stdout, appendix, r.GetValue(only));
+            (string, int) Sweep(int defaultJobs, Func<Sweeps.SweepManifest, string>? appendix = null) =>
+                SweepCommand.Reproduce(which, r.GetValue(budget)!, r.GetValue(outDir)!, Math.Max(1, r.GetValue(jobs) ?? defaultJobs), r.GetValue(threads),
+                                       catalog, stdout, appendix, r.GetValue(only));
             var (path, code) = which switch
             {
                 "optim" => Sweep(OptimReproduction.Jobs, m => OptimReproduction.Details(m.Directory, stdout)),

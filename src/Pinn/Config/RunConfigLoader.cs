@@ -626,7 +626,7 @@ public static class RunConfigLoader
             SolveMaxCg = s.Int("solve_max_cg", d.SolveMaxCg),
             SolvePreconditioner = s.String("solve_preconditioner", d.SolvePreconditioner),
             SolveBacktracks = s.Int("solve_backtracks", d.SolveBacktracks),
-            ValuesFromSolve = s.Bool("values_from_solve", s.Int("solve_every", d.SolveEvery) > 0),
+            ValuesFromSolve = s.Bool("values_from_solve", d.ValuesFromSolve),
         };
         if (o.Kernel is not ("gm" or "stm"))
             throw s.Doc.Error(s.Raw("kernel"), $"model.kernel: unknown kernel '{o.Kernel}' (use gm — Gaussian envelope — or stm — Matérn-5/2 envelope)");

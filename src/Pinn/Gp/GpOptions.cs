@@ -48,9 +48,9 @@ public sealed record GpOptions
     /// <summary>
     /// With <see cref="SolveEvery"/>: the grid values come from the solve alone (after the first Adam step, then every
     /// <see cref="SolveEvery"/> steps) and Adam trains only the kernel hyper-parameters and the noise precisions — the
-    /// alternation of issue 15. The config default is true whenever <c>solve_every</c> is set (Poisson 1-D sin(100x),
-    /// 400 nodes, 1000 steps: 3.1e-3 with Adam on the values too, 5.6e-6 without; DESIGN.md "Grid-value solve");
-    /// false: Adam moves the values too between solves (the behaviour before).
+    /// alternation of issue 15. False (default): Adam moves the values too between solves. Which is better depends on the
+    /// problem (DESIGN.md "Grid-value solve"): one high-frequency band (Poisson 1-D sin(100x), 400 nodes) gains 300–500×
+    /// with it, multi-scale solutions (sin x + 0.1 sin 20x + 0.05 cos 100x) lose up to 70×.
     /// </summary>
     public bool ValuesFromSolve { get; init; }
     /// <summary>Step halvings the Armijo backtracking line search may try before a Gauss–Newton step counts as failed.</summary>

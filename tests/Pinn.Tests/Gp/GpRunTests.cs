@@ -97,15 +97,15 @@ public class GpRunTests : IDisposable
     }
 
     [Fact]
-    public void With_a_solve_the_grid_values_are_left_to_it_unless_the_config_says_otherwise()
+    public void With_values_from_solve_the_grid_values_are_left_to_the_solve()
     {
         Load(Gp).Model.Gp.ValuesFromSolve.Should().BeFalse("no solve: Adam trains the values");
-        Load(Gp + "\n  solve_every: 25\n").Model.Gp.ValuesFromSolve.Should().BeTrue("the alternation is the default with a solve");
-        Load(Gp + "\n  solve_every: 25\n  values_from_solve: false\n").Model.Gp.ValuesFromSolve.Should().BeFalse();
+        Load(Gp + "\n  solve_every: 25\n").Model.Gp.ValuesFromSolve.Should().BeFalse("Adam trains the values too unless the config asks");
+        Load(Gp + "\n  solve_every: 25\n  values_from_solve: true\n").Model.Gp.ValuesFromSolve.Should().BeTrue();
         var e = Fails(Gp + "\n  values_from_solve: true\n");
         e.Message.Should().Contain("bad.yaml:6").And.Contain("values_from_solve needs model.solve_every");
 
-        var cfg = Load(Gp.Replace("grid: {x: 400}", "grid: {x: 40}").Replace("max_frequency: 20", "max_frequency: 3") + "\n  components: 4\n  solve_every: 5\n");
+        var cfg = Load(Gp.Replace("grid: {x: 400}", "grid: {x: 40}").Replace("max_frequency: 20", "max_frequency: 3") + "\n  components: 4\n  solve_every: 5\n  values_from_solve: true\n");
         using var gp = new GridGpField(cfg.Model.Gp, cfg.Problem, TorchSharp.torch.ScalarType.Float64, TorchSharp.torch.CPU);
         var groups = ((IFieldModel)gp).ParameterGroups;
         groups.Should().HaveCount(2);
