@@ -13,9 +13,9 @@ namespace Pinn.Problems;
 /// </summary>
 public static class GpReproduction
 {
-    public static string FiniteDifferenceTable(SweepManifest m, IProblemCatalog catalog, TextWriter progress)
+    public static string FiniteDifferenceTable(SweepReport.Result report, IProblemCatalog catalog, TextWriter progress)
     {
-        var report = SweepReport.Collect(m.Directory);
+        var m = report.Manifest;
         var md = new StringBuilder();
         md.AppendLine();
         md.AppendLine("## A classical baseline: second-order finite differences on the GP's grid");

@@ -17,10 +17,9 @@ public static class OptimReproduction
     /// <summary>Runs side by side (each on one libtorch thread): 2 on our 2-core machines.</summary>
     public const int Jobs = 2;
 
-    /// <summary>The details table (Markdown, with its heading) of the sweep in <paramref name="sweepDir"/>; writes optim.png there.</summary>
-    public static string Details(string sweepDir, TextWriter progress)
+    /// <summary>The details table (Markdown, with its heading) of the collected sweep; writes optim.png into its folder.</summary>
+    public static string Details(SweepReport.Result report, TextWriter progress)
     {
-        var report = SweepReport.Collect(sweepDir);
         var md = new StringBuilder();
         md.AppendLine();
         md.AppendLine("## Details per run");
@@ -51,7 +50,7 @@ public static class OptimReproduction
             .Where(p => p.Item2.Count > 0).ToList();
         if (panels.Count > 0)
         {
-            var plot = Path.Combine(sweepDir, "optim.png");
+            var plot = Path.Combine(report.Manifest.Directory, "optim.png");
             RunPlots.ErrorVsTime(plot, panels);
             progress.WriteLine($"wrote {plot}");
         }

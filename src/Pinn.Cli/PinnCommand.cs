@@ -188,15 +188,15 @@ public static class PinnCommand
         {
             var which = r.GetValue(paper)!;
             if (r.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
-            (string, int) Sweep(int defaultJobs, Func<Sweeps.SweepManifest, string>? appendix = null) =>
+            (string, int) Sweep(int defaultJobs, Func<Sweeps.SweepReport.Result, string>? appendix = null) =>
                 SweepCommand.Reproduce(which, r.GetValue(budget)!, r.GetValue(outDir)!, Math.Max(1, r.GetValue(jobs) ?? defaultJobs), r.GetValue(threads),
                                        catalog, stdout, appendix, r.GetValue(only));
             var (path, code) = which switch
             {
-                "optim" => Sweep(OptimReproduction.Jobs, m => OptimReproduction.Details(m.Directory, stdout)),
+                "optim" => Sweep(OptimReproduction.Jobs, rep => OptimReproduction.Details(rep, stdout)),
                 "causal" => Sweep(1),
-                "gp" => Sweep(1, m => GpReproduction.FiniteDifferenceTable(m, catalog, stdout)),
-                "pig" => Sweep(1, m => PigReproduction.CostTable(m.Budget ?? r.GetValue(budget)!, catalog, stdout)),
+                "gp" => Sweep(1, rep => GpReproduction.FiniteDifferenceTable(rep, catalog, stdout)),
+                "pig" => Sweep(1, rep => PigReproduction.CostTable(rep.Manifest.Budget ?? r.GetValue(budget)!, catalog, stdout)),
                 "inverse" => (InverseReproduction.Run(r.GetValue(budget)!, r.GetValue(outDir)!, catalog, stdout, ProblemCatalog.ConfigRoot(), r.GetValue(only)), Ok),
                 _ => throw new PinnException($"unknown paper '{which}' (available: causal, gp, pig, optim, inverse)"),
             };

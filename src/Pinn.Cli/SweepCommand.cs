@@ -200,7 +200,7 @@ static class SweepCommand
     /// <param name="appendix">a section appended to the table (e.g. PIG's cost timing), given the budget.</param>
     /// <param name="appendix">What the reproduction adds below the sweep report (e.g. a cost table), from the finished sweep.</param>
     public static (string Path, int ExitCode) Reproduce(string name, string budget, string outDir, int jobs, int threads, IProblemCatalog catalog, TextWriter stdout,
-                                   Func<SweepManifest, string>? appendix = null, string? only = null)
+                                   Func<SweepReport.Result, string>? appendix = null, string? only = null)
     {
         var file = Path.Combine(ProblemCatalog.ConfigRoot(), "reproduce", name + ".yaml");
         if (!File.Exists(file)) throw new PinnException($"no reproduction sweep file {file}");
@@ -218,7 +218,7 @@ static class SweepCommand
                     $"the runs are in `{Path.GetRelativePath(Environment.CurrentDirectory, manifest.Directory)}`.\n";
         Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, $"{name}.md");
-        File.WriteAllText(path, md[..cut] + stamp + md[cut..] + (appendix?.Invoke(manifest) ?? ""));
+        File.WriteAllText(path, md[..cut] + stamp + md[cut..] + (appendix?.Invoke(report) ?? ""));
         return (path, code == PinnCommand.Diverged ? PinnCommand.Ok : code); // failed runs are rows of the table; an interruption is the exit code
     }
 

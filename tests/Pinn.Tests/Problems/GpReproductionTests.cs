@@ -15,7 +15,7 @@ public class GpReproductionTests : IDisposable
     {
         var m = SweepManifest.Expand(SweepFile.Load(TestPaths.Problem("reproduce/gp.yaml"), null, _dir, "quick"), ProblemCatalog.Instance);
         m.Save();
-        var md = GpReproduction.FiniteDifferenceTable(m, ProblemCatalog.Instance, new StringWriter());
+        var md = GpReproduction.FiniteDifferenceTable(SweepReport.Collect(m.Directory), ProblemCatalog.Instance, new StringWriter());
         var rows = md.Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal) && !l.StartsWith("| benchmark", StringComparison.Ordinal)).ToList();
         rows.Should().HaveCount(11, "eleven GP benchmarks, each once however many kernels it is run with");
         rows.Should().Contain(r => r.StartsWith("| Advection, sin(x − 200t) | 20×200 | — | n/a (", StringComparison.Ordinal), "no second-derivative part");

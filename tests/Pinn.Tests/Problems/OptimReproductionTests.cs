@@ -101,7 +101,7 @@ public class OptimReproductionTests : IDisposable
             }.ToJsonString());
         }
 
-        var md = OptimReproduction.Details(m.Directory, new StringWriter());
+        var md = OptimReproduction.Details(SweepReport.Collect(m.Directory), new StringWriter());
         md.Should().Contain("| Poisson 1-D | Adam → SSBroyden | **1.00e-06** | 1000 adam + 4321 ssbroyden | 1.0 | 901 | 1.25 | time limit |");
         md.Should().Contain("| Poisson 1-D | Adam + L-BFGS | 1.00e-03 | 1000 adam + 4321 lbfgs |");
         md.Should().Contain("| Poisson 1-D | Adam → BFGS | — | — | — | — | — | failed: error: something went wrong |");
