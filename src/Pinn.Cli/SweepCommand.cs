@@ -81,7 +81,7 @@ static class SweepCommand
             if (!isManifest) manifest.Save();
             Directory.CreateDirectory(Path.Combine(manifest.Directory, "logs"));
             return which == "local"
-                ? Local(manifest, Math.Max(1, r.GetValue(jobs)), r.GetValue(threads), stdout, selected)
+                ? Local(manifest, Math.Max(1, r.GetValue(jobs)), r.GetValue(threads), stdout, selected).Code
                 : Slurm(manifest, resources, r.GetValue(printScript), r.GetValue(wait), Math.Max(0, r.GetValue(jobs) > 1 ? r.GetValue(jobs) : 0), stdout, selected);
         }));
         return cmd;
@@ -197,7 +197,6 @@ static class SweepCommand
     /// <c>pinn reproduce NAME</c>: the sweep file <c>problems/reproduce/NAME.yaml</c> run by the local launcher (its folder
     /// under <c>OUT/sweeps</c>), then its report with the paper's numbers written as <c>OUT/NAME.md</c>.
     /// </summary>
-    /// <param name="appendix">a section appended to the table (e.g. PIG's cost timing), given the budget.</param>
     /// <param name="appendix">What the reproduction adds below the sweep report (e.g. a cost table), from the finished sweep.</param>
     public static (string Path, int ExitCode) Reproduce(string name, string budget, string outDir, int jobs, int threads, IProblemCatalog catalog, TextWriter stdout,
                                    Func<SweepReport.Result, string>? appendix = null, string? only = null)
@@ -209,8 +208,7 @@ static class SweepCommand
         var selected = Selection(manifest, only);
         manifest.Save();
         Directory.CreateDirectory(Path.Combine(manifest.Directory, "logs"));
-        int code = Local(manifest, jobs, threads, stdout, selected);
-        var report = SweepReport.Collect(manifest.Directory);
+        var (code, report) = Local(manifest, jobs, threads, stdout, selected);
         var md = SweepReport.Markdown(report);
         int cut = md.IndexOf('\n') + 1;
         var stamp = $"\nWritten by `pinn reproduce {name} --budget {manifest.Budget}` on {DateTime.UtcNow:yyyy-MM-dd} ({Environment.ProcessorCount} cores, " +
@@ -222,7 +220,8 @@ static class SweepCommand
         return (path, code == PinnCommand.Diverged ? PinnCommand.Ok : code); // failed runs are rows of the table; an interruption is the exit code
     }
 
-    static int Local(SweepManifest m, int jobs, int threads, TextWriter stdout, Func<SweepManifest.Entry, bool> selected)
+    /// <summary>Runs the selected, not yet completed runs as child processes and prints the report: the exit code and the report it printed.</summary>
+    static (int Code, SweepReport.Result Report) Local(SweepManifest m, int jobs, int threads, TextWriter stdout, Func<SweepManifest.Entry, bool> selected)
     {
         if (threads <= 0) threads = Math.Max(1, Environment.ProcessorCount / jobs);
         var todo = m.Runs.Where(e => selected(e) && StateOf(m.PathOf(e)) != RunState.Completed).ToList();
@@ -267,8 +266,8 @@ static class SweepCommand
         var report = SweepReport.Collect(m.Directory);
         stdout.Write(SweepReport.Write(report));
         stdout.WriteLine($"report: {Path.Combine(m.Directory, "report.md")} ({clock.Elapsed.TotalSeconds:F0} s for {todo.Count} runs)");
-        if (signals.Received is not null) return signals.InterruptedExitCode;
-        return report.Runs.All(x => x.Status == "completed") ? PinnCommand.Ok : PinnCommand.Diverged;
+        if (signals.Received is not null) return (signals.InterruptedExitCode, report);
+        return (report.Runs.All(x => x.Status == "completed") ? PinnCommand.Ok : PinnCommand.Diverged, report);
     }
 
     static string Outcome(SweepManifest m, SweepManifest.Entry e)
