@@ -178,7 +178,7 @@ public static class PinnCommand
     static Command ReproduceCommand(TextWriter stdout, TextWriter stderr, IProblemCatalog catalog)
     {
         var paper = new Argument<string>("paper") { Description = "which paper's tables to rebuild: causal, gp, pig, optim (sweep files problems/reproduce/NAME.yaml), inverse (parameter identification and quantum wells)" };
-        var budget = new Option<string>("--budget") { Description = "quick (2 CPU cores, < 30 min) or full (the configs' budgets; for a GPU)", DefaultValueFactory = _ => "quick" };
+        var budget = new Option<string>("--budget") { Description = "quick (2 CPU cores: < 30 min, optim ≈ 100 min) or full (the configs' budgets; for a GPU)", DefaultValueFactory = _ => "quick" };
         var outDir = new Option<string>("--out") { Description = "results folder (default results)", DefaultValueFactory = _ => "results" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads per run (default: cores / runs at a time)" };
         var only = new Option<string?>("--only") { Description = "run only the cases whose name contains one of these, comma-separated (optim: burgers-lm,poisson1d; inverse: burgers); the table covers every run in the sweep folder" };

@@ -13,7 +13,7 @@ public sealed class SchrodingerEigenReference(Expr potential, string coordinate,
 {
     readonly Dictionary<int, SchrodingerReference> _states = [];
 
-    public string Description => $"Schrödinger eigenstates of -{field}'' + ({potential}) {field} = E {field} on [{a}, {b}] (finite differences, Richardson)";
+    public string Description => $"Schrödinger eigenstates of -{@field}'' + ({potential}) {@field} = E {@field} on [{a}, {b}] (finite differences, Richardson)";
 
     public SchrodingerReference Reference(int k)
     {

@@ -22,6 +22,8 @@ public class InverseReproductionTests
             var cfg = RunConfigLoader.Load(TestPaths.Problem(c.Config), ProblemCatalog.Instance);
             cfg.Problem.Eigen!.States.Should().Be(3, "the first three states of each potential");
             cfg.Problem.EigenReferences.Should().NotBeNull(c.Config);
+            cfg.Problem.EigenReferences!.Description.Should().MatchRegex(@"of -\w+'' \+ \(.+\) \w+ = E \w+ on",
+                "the description names the field (C# 14's `field` keyword once took the constructor parameter's place and printed nothing)");
         }
     }
 

@@ -38,7 +38,7 @@ public class OptimReproductionTests : IDisposable
     public void Every_case_is_its_record_config_with_only_the_last_phase_and_the_wall_time_changed(string budget)
     {
         var m = Expand(budget);
-        m.Runs.Should().HaveCount(48, "10 problems × the optimisers that apply to each (ENGD on the linear ones; PIG and Allen–Cahn a subset)");
+        m.Runs.Should().HaveCount(57, "10 problems × the optimisers that apply to each (ENGD on the linear ones; PIG and Allen–Cahn a subset; LM with and without geodesic acceleration)");
         m.Runs.Select(e => e.RunDir).Should().OnlyHaveUniqueItems("two cases of one problem (Burgers at two viscosities) must not share a run folder");
         foreach (var e in m.Runs)
         {
@@ -51,7 +51,9 @@ public class OptimReproductionTests : IDisposable
             var phases = cfg.Training.Phases!;
             phases.Should().HaveCount(original.Training.Phases!.Count, e.Run.Name);
             phases[0].Should().Be(original.Training.Phases[0], "the warm-up is the record config's");
-            phases[^1].Name.Should().Be(slug, e.Run.Name);
+            phases[^1].Name.Should().Be(slug == "geolm" ? "lm" : slug, e.Run.Name);
+            if (phases[^1] is LmPhaseOptions withGeodesic)
+                withGeodesic.Lm.Geodesic.Should().Be(slug == "geolm", "*-geolm runs LM with geodesic acceleration (the default), *-lm without it");
             phases[^1].Steps.Should().BeGreaterThan(1_000_000, "the wall time, not the step count, ends every run");
             var recordResample = ((QuasiNewtonPhaseOptions)original.Training.Phases[^1]).Resample;
             if (phases[^1] is QuasiNewtonPhaseOptions q) q.Resample.Should().Be(recordResample, "BFGS and SSBroyden resample as the record config does");
@@ -68,8 +70,8 @@ public class OptimReproductionTests : IDisposable
             e.Run.Meta.Should().ContainKeys("benchmark", "method", "target", "published");
         }
         if (budget == "quick")
-            m.Runs.Sum(e => QuickMinutes[Case(e)[..Case(e).LastIndexOf('-')]]).Should().BeLessThan(OptimReproduction.Jobs * 85,
-                "the quick budget (six methods, PIG cases included: 165 run-minutes) fits 85 minutes on 2 cores");
+            m.Runs.Sum(e => QuickMinutes[Case(e)[..Case(e).LastIndexOf('-')]]).Should().BeLessThan(OptimReproduction.Jobs * 100,
+                "the quick budget (six methods and LM twice, PIG cases included: 194 run-minutes) fits 100 minutes on 2 cores");
     }
 
     [Fact]
@@ -78,7 +80,7 @@ public class OptimReproductionTests : IDisposable
         var m = Expand("quick");
         m.Save();
         var poisson = m.Runs.Where(e => Case(e).StartsWith("poisson1d-", StringComparison.Ordinal)).ToList();
-        poisson.Should().HaveCount(6, "Poisson 1-D is linear: every method runs on it");
+        poisson.Should().HaveCount(7, "Poisson 1-D is linear: every method runs on it (LM with and without geodesic acceleration)");
         foreach (var e in poisson)
         {
             var method = Case(e)["poisson1d-".Length..];
@@ -109,8 +111,8 @@ public class OptimReproductionTests : IDisposable
         new FileInfo(Path.Combine(m.Directory, "optim.png")).Length.Should().BeGreaterThan(5000);
 
         var table = SweepReport.Table(SweepReport.Collect(m.Directory));
-        table.Should().Contain("| poisson1d-lm | Poisson 1-D | Adam → LM | ≤ 1e-10 in ≤ 5 min | — | 1/1 | 1.00e-03 |", "the Gauss–Newton rows carry issue 14's target");
+        table.Should().Contain("| poisson1d-lm | Poisson 1-D | Adam → LM (plain) | ≤ 1e-10 in ≤ 5 min | — | 1/1 | 1.00e-03 |", "the Gauss–Newton rows carry issue 14's target");
         table.Should().Contain("| poisson1d-ssbroyden | Poisson 1-D | Adam → SSBroyden | ≤ 1e-7 | — | 1/1 | 1.00e-06 |");
-        table.Should().Contain("Not started yet (42): ").And.Contain("| 014-poisson1d-bfgs | failed | 1 | error: something went wrong |");
+        table.Should().Contain("Not started yet (50): ").And.Contain("| 016-poisson1d-bfgs | failed | 1 | error: something went wrong |");
     }
 }

@@ -24,8 +24,11 @@ public sealed record LmOptions
     public int MaxRejections { get; init; } = 10; // μ grows ≥ 2^55× within 10; each trial costs a Cholesky and an evaluation
     /// <summary>Stop when ‖h‖ ≤ StepTolerance · (‖x‖ + StepTolerance) (0: never).</summary>
     public double StepTolerance { get; init; } = 1e-14;
-    /// <summary>Geodesic acceleration (OPTIMIZERS.md §5.3): δ = v + ½a with a from a finite-difference r_vv; off by default.</summary>
-    public bool Geodesic { get; init; }
+    /// <summary>
+    /// Geodesic acceleration (OPTIMIZERS.md §5.3): δ = v + ½a with a from a finite-difference r_vv; on by default (one extra
+    /// residual evaluation per trial; 10–100× lower final errors on every PINN record case at equal wall time, results/optim.md).
+    /// </summary>
+    public bool Geodesic { get; init; } = true;
     /// <summary>h of r_vv ≈ (2/h)·((r̃(x + hv) − r̃(x))/h − Jv), in units of the velocity v (Transtrum–Sethna: 0.1).</summary>
     public double GeodesicStep { get; init; } = 0.1;
     /// <summary>α of the acceptance test ‖a‖/‖v‖ ≤ α (jaxopt's contribution_ratio_threshold convention, not Transtrum's 2‖a‖/‖v‖).</summary>
