@@ -211,8 +211,11 @@ static class SweepCommand
         var (code, report) = Local(manifest, jobs, threads, stdout, selected);
         var md = SweepReport.Markdown(report);
         int cut = md.IndexOf('\n') + 1;
+        // Completed runs are kept and skipped, so this invocation's clock may cover a few of the table's runs: say both.
+        double runMinutes = report.Runs.Sum(r => r.Metrics.GetValueOrDefault("seconds")) / 60;
         var stamp = $"\nWritten by `pinn reproduce {name} --budget {manifest.Budget}` on {DateTime.UtcNow:yyyy-MM-dd} ({Environment.ProcessorCount} cores, " +
-                    $"{jobs} run(s) at a time × {(threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount / jobs))} thread(s), {clock.Elapsed.TotalMinutes:F1} min in all); " +
+                    $"{jobs} run(s) at a time × {(threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount / jobs))} thread(s); " +
+                    $"{clock.Elapsed.TotalMinutes:F1} min for the runs this invocation started, {runMinutes:F0} run-minutes in the table); " +
                     $"the runs are in `{Path.GetRelativePath(Environment.CurrentDirectory, manifest.Directory)}`.\n";
         Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, $"{name}.md");
