@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Pinn.Training.Optimizers;
 
 /// <summary>
-/// JᵀJ of a tall N × P Jacobian from its upper block triangle: the P columns in <see cref="Blocks"/> slabs, and for each slab a
+/// JᵀJ of a tall N × P Jacobian from its upper block triangle: the P columns in <see cref="Blocks"/> slabs, and for each slab
 /// one GEMM J_aᵀ [J_a … J_last] (its row of the upper triangle), mirrored below the diagonal. (1 + 1/blocks)·NP² flops instead
 /// of the full GEMM's 2NP², in <see cref="Blocks"/> GEMMs of N-long inner dimension; libtorch has no syrk. Exactly symmetric.
 /// Measured in make bench ARGS="--only lm" (rows "JᵀJ, … slabs").
