@@ -36,6 +36,9 @@ public abstract class LossTerm(string name, string kind, double weight)
     /// </summary>
     public virtual Tensor? ScaledResiduals(StepContext ctx) => null;
 
+    /// <summary>Why <see cref="ScaledResiduals"/> is null, for the refusal message (a term that has residuals never shows it).</summary>
+    public virtual string NoResidualsReason => "causal weighting?";
+
     /// <summary>
     /// <see cref="ScaledResiduals"/> as consecutive blocks (their concatenation is that vector) in which row i, when a block
     /// has as many rows as the term has points, is a function of point i alone (of each point set the term reads, paired by

@@ -254,4 +254,15 @@ public class LmPhaseTests : IDisposable
         var act = () => Runner.Run(cfg);
         act.Should().Throw<PinnException>().WithMessage("*lm: loss term 'pde' (CausalResidualTerm) is not a weighted mean of squares*");
     }
+
+    [Fact]
+    public void A_GP_run_is_refused_naming_its_prior()
+    {
+        // Before: "... (GpPriorTerm) is not a weighted mean of squares (causal weighting?)", which named the wrong cause.
+        var cfg = RunConfigLoader.Load(TestPaths.Problem("gp/poisson1d_sin20.yaml"), ProblemCatalog.Instance,
+            [$"output.dir={_dir}", "output.name=gp-lm", "training.checkpoint_every=0", "training.phases=[{lm: {steps: 2}}]"]);
+        var act = () => Runner.Run(cfg);
+        act.Should().Throw<PinnException>().WithMessage("*lm: loss term 'prior' (GpPriorTerm)*the GP's prior*adam, lbfgs*")
+           .Which.Message.Should().NotContain("causal");
+    }
 }

@@ -48,7 +48,7 @@ public sealed class ResidualTerms(IPhaseHost host, string phase, string method)
         foreach (var t in host.Terms)
             if (t.ScaledResiduals(ctx) is null)
                 throw new PinnException($"{phase}: loss term '{t.Name}' ({t.GetType().Name}) is not a weighted mean of squares " +
-                                        $"(causal weighting?), so it has no residual vector for {method}; turn it off or use ssbroyden");
+                                        $"({t.NoResidualsReason}), so it has no residual vector for {method}; turn it off or use ssbroyden");
     }
 
     /// <summary>Refuses a Jacobian (N × P doubles) above <paramref name="maxMb"/> MiB before it is formed.</summary>
