@@ -66,7 +66,7 @@ public sealed class FixedBatchPinnStep : IDisposable
     {
         var ctx = _trainer.NewContext();
         return Terms.SelectMany(t => t.ScaledResidualBlocks(ctx)
-                                     ?? throw new PinnException($"benchmark: loss term '{t.Name}' has no residual vector (causal weighting?)")).ToList();
+                                     ?? throw new PinnException($"benchmark: loss term '{t.Name}' has no residual vector ({t.NoResidualsReason})")).ToList();
     }
 
     /// <summary>The batch each term is evaluated on, by term name (terms on one region share one set).</summary>

@@ -71,7 +71,7 @@ public static class GpLoss
 /// <summary>The GP prior of every field's grid values, summed.</summary>
 public sealed class GpPriorTerm(GridGpField gp) : LossTerm("prior", "prior", 1)
 {
-    public override string NoResidualsReason => "the GP's prior −log N(U | 0, K); train a GP with adam, lbfgs or a dense quasi-Newton phase";
+    public override string NoResidualsReason => "it is the GP's prior −log N(U | 0, K); train a GP with adam, lbfgs or a dense quasi-Newton phase (ssbroyden)";
 
     public override Tensor Loss(StepContext ctx)
     {

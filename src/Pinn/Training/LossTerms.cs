@@ -36,8 +36,8 @@ public abstract class LossTerm(string name, string kind, double weight)
     /// </summary>
     public virtual Tensor? ScaledResiduals(StepContext ctx) => null;
 
-    /// <summary>Why <see cref="ScaledResiduals"/> is null, for the refusal message (a term that has residuals never shows it).</summary>
-    public virtual string NoResidualsReason => "causal weighting?";
+    /// <summary>Why <see cref="ScaledResiduals"/> is null and what to do instead, for the refusal message (a term that has residuals never shows it).</summary>
+    public virtual string NoResidualsReason => "causal weighting? turn it off or use ssbroyden";
 
     /// <summary>
     /// <see cref="ScaledResiduals"/> as consecutive blocks (their concatenation is that vector) in which row i, when a block

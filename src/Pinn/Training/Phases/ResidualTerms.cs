@@ -47,8 +47,8 @@ public sealed class ResidualTerms(IPhaseHost host, string phase, string method)
         var ctx = host.NewContext();
         foreach (var t in host.Terms)
             if (t.ScaledResiduals(ctx) is null)
-                throw new PinnException($"{phase}: loss term '{t.Name}' ({t.GetType().Name}) is not a weighted mean of squares " +
-                                        $"({t.NoResidualsReason}), so it has no residual vector for {method}; turn it off or use ssbroyden");
+                throw new PinnException($"{phase}: loss term '{t.Name}' ({t.GetType().Name}) is not a weighted mean of squares, " +
+                                        $"so it has no residual vector for {method}: {t.NoResidualsReason}");
     }
 
     /// <summary>Refuses a Jacobian (N × P doubles) above <paramref name="maxMb"/> MiB before it is formed.</summary>
