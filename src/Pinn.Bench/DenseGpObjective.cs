@@ -16,9 +16,16 @@ namespace Pinn.Bench;
 /// </summary>
 public static class DenseGpObjective
 {
-    /// <summary>Σ_k λ_k L_k over the GP's terms, as the Trainer sums them.</summary>
+    /// <summary>The prior plus Σ_k λ_k L_k over the GP's terms, as the Trainer sums them.</summary>
     public static Tensor Loss(GridGpField gp, IReadOnlyList<LossTerm> terms, StepContext ctx) =>
-        Terms(gp, terms, ctx).Select(t => t.Term.Weight * t.Loss).Aggregate((a, b) => a + b);
+        Terms(gp, terms, ctx).Select(t => t.Term.Weight * t.Loss).Aggregate(Prior(gp, ctx), (a, b) => a + b);
+
+    /// <summary>The prior −log N(vec U | 0, K) of every field, from the dense Cholesky (the model's <see cref="GridGpField.PriorLoss"/>).</summary>
+    public static Tensor Prior(GridGpField gp, StepContext ctx)
+    {
+        var provider = new DenseProvider(gp, ctx);
+        return Enumerable.Range(0, gp.OutputDim).Select(provider.NegativeLogPrior).Aggregate((a, b) => a + b);
+    }
 
     /// <summary>Each term's unweighted loss, for comparing term by term with <see cref="LossTerm.Loss"/>.</summary>
     public static IReadOnlyList<(LossTerm Term, Tensor Loss)> Terms(GridGpField gp, IReadOnlyList<LossTerm> terms, StepContext ctx)
@@ -27,7 +34,6 @@ public static class DenseGpObjective
         var eval = new TensorEvaluator(provider);
         return terms.Select(term => (term, term switch
         {
-            GpPriorTerm => Enumerable.Range(0, gp.OutputDim).Select(provider.NegativeLogPrior).Aggregate((a, b) => a + b),
             GpLikelihoodTerm t => GpLoss.NegativeLogLikelihood(eval.Evaluate(t.Residual).index_select(0, t.Nodes), gp.LogPrecision(t.Name)),
             _ => throw new NotSupportedException($"dense GP baseline: term '{term.Name}' ({term.GetType().Name}) is not implemented"),
         })).ToList();

@@ -87,7 +87,7 @@ public sealed class GpStepBenchmark : IBenchmarkSuite
     {
         var ctx = Context(gp, problem);
         if (dense) return DenseGpObjective.Loss(gp, terms, ctx);
-        return terms.Select(t => t.Weight * t.Loss(ctx)).Aggregate((a, b) => a + b);
+        return terms.Select(t => t.Weight * t.Loss(ctx)).Aggregate(gp.PriorLoss(ctx)!, (a, b) => a + b);
     }
 
     /// <summary>
@@ -104,7 +104,7 @@ public sealed class GpStepBenchmark : IBenchmarkSuite
         var c = Compare(gp, terms, problem);
         return string.Create(CultureInfo.InvariantCulture,
             $"Check at {CheckSize}×{CheckSize}, step 0 (grid values drawn from the prior): Kronecker total loss {c.KroneckerTotal:G12}, " +
-            $"dense {c.DenseTotal:G12}; largest relative difference over the {terms.Count} terms {c.WorstTerm:E1}, " +
+            $"dense {c.DenseTotal:G12}; largest relative difference over the prior and the {terms.Count} terms {c.WorstTerm:E1}, " +
             $"over u_xx and u_yy (max norm) {c.WorstField:E1}.");
     }
 
@@ -114,8 +114,9 @@ public sealed class GpStepBenchmark : IBenchmarkSuite
     {
         using var scope = NewDisposeScope();
         var ctx = Context(gp, problem);
-        var kron = terms.Select(t => t.Loss(ctx).ToDouble()).ToArray();
-        var dense = DenseGpObjective.Terms(gp, terms, ctx).Select(t => t.Loss.ToDouble()).ToArray();
+        // The prior first (weight 1), then the terms: the model's prior is compared like a term.
+        var kron = terms.Select(t => t.Loss(ctx).ToDouble()).Prepend(gp.PriorLoss(ctx)!.ToDouble()).ToArray();
+        var dense = DenseGpObjective.Terms(gp, terms, ctx).Select(t => t.Loss.ToDouble()).Prepend(DenseGpObjective.Prior(gp, ctx).ToDouble()).ToArray();
         double worstTerm = kron.Zip(dense, (k, d) => Math.Abs(k - d) / Math.Abs(d)).Max();
         var gridFields = new GridFieldProvider(gp, gp.Factorize(), ctx.Coordinates, ctx.Fields, ctx.Parameter);
         var denseFields = DenseGpObjective.Provider(gp, ctx);
@@ -126,7 +127,7 @@ public sealed class GpStepBenchmark : IBenchmarkSuite
             var b = denseFields.Field(d);
             return (a - b).abs().max().ToDouble() / b.abs().max().ToDouble();
         }).Max();
-        double Total(double[] v) => terms.Select((t, i) => t.Weight * v[i]).Sum();
+        double Total(double[] v) => v[0] + terms.Select((t, i) => t.Weight * v[i + 1]).Sum();
         return (Total(kron), Total(dense), worstTerm, worstField);
     }
 

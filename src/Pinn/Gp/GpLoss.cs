@@ -8,9 +8,10 @@ using static TorchSharp.torch;
 namespace Pinn.Gp;
 
 /// <summary>
-/// The GP-HM objective as loss terms (Fang et al. 2024, PAPERS.md §3):
-/// <c>−log N(vec U | 0, ⊗K_j) − λ_b log N(g | u_b, τ⁻¹) − log N(0 | residual, v⁻¹)</c>, one likelihood
-/// term per residual equation and per condition, each with its own learned precision. The residual
+/// The GP-HM objective (Fang et al. 2024, PAPERS.md §3):
+/// <c>−log N(vec U | 0, ⊗K_j) − λ_b log N(g | u_b, τ⁻¹) − log N(0 | residual, v⁻¹)</c>: the prior is the model's
+/// (<see cref="GridGpField.PriorLoss"/>), the rest are loss terms here, one likelihood term per residual equation and per
+/// condition, each with its own learned precision. The residual
 /// is the problem's own symbolic residual, evaluated at the grid nodes by <see cref="GridFieldProvider"/>.
 /// </summary>
 public static class GpLoss
@@ -25,7 +26,7 @@ public static class GpLoss
         if (options.Balancing.Kind != "none")
             throw new PinnException("training.balancing: the GP solver weighs its terms by learned noise precisions; remove balancing") { Key = "training.balancing" };
         var masks = new GridMasks(gp.Axes, problem.Domain);
-        var terms = new List<LossTerm> { new GpPriorTerm(gp) };
+        var terms = new List<LossTerm>(); // the prior is not a term: GridGpField.PriorLoss
 
         var conditionNodes = new List<bool[]>();
         foreach (var c in problem.Conditions.OfType<PointwiseCondition>())
@@ -53,7 +54,7 @@ public static class GpLoss
     }
 
     /// <summary>
-    /// The step's factorisation and full-grid evaluator, shared by every GP term of the step: made once per
+    /// The step's factorisation and full-grid evaluator, shared by the prior and every GP term of the step: made once per
     /// <see cref="StepContext"/> (one per step) and kept beside it, not in it, so the context knows nothing of the GP.
     /// </summary>
     internal static (GridStep Step, TensorEvaluator Eval) At(GridGpField gp, StepContext ctx) =>
@@ -66,26 +67,6 @@ public static class GpLoss
     /// <summary>−log N(0 | r, τ⁻¹) summed over the nodes, up to a constant: τ/2 Σ r² − (n/2) log τ.</summary>
     public static Tensor NegativeLogLikelihood(Tensor residual, Tensor logPrecision) =>
         0.5 * logPrecision.exp().squeeze() * residual.square().sum() - 0.5 * residual.shape[0] * logPrecision.squeeze();
-}
-
-/// <summary>The GP prior of every field's grid values, summed.</summary>
-public sealed class GpPriorTerm(GridGpField gp) : LossTerm("prior", "prior", 1)
-{
-    public override string NoResidualsReason => "it is the GP's prior −log N(U | 0, K); train a GP with adam, lbfgs or a dense quasi-Newton phase (ssbroyden)";
-
-    public override Tensor Loss(StepContext ctx)
-    {
-        var (step, _) = GpLoss.At(gp, ctx);
-        return Enumerable.Range(0, gp.OutputDim).Select(step.NegativeLogPrior).Aggregate((a, b) => a + b);
-    }
-
-    /// <summary>
-    /// With <c>model.solve_every</c>: the last grid-value solve's CG iterations (summed over its Gauss–Newton steps) and CG's
-    /// final relative residual, as log.csv columns <c>solve_cg</c>, <c>solve_residual</c> (empty before the first solve).
-    /// </summary>
-    public override IEnumerable<(string, double)> Diagnostics =>
-        gp.Options.SolveEvery <= 0 ? []
-        : [("solve_cg", gp.LastSolve?.CgIterations.Sum() ?? double.NaN), ("solve_residual", gp.LastSolve?.RelativeResidual ?? double.NaN)];
 }
 
 /// <summary>A residual (PDE or pointwise condition) at a set of grid nodes, with a learned noise precision.</summary>

@@ -77,6 +77,25 @@ public sealed class GridGpField : IFieldModel
     /// <summary>The GP's terms on its grid (<see cref="IFieldModel.CreateTerms"/>): the trainer builds no sampled ones.</summary>
     public IReadOnlyList<LossTerm> CreateTerms(Problem problem, TrainingOptions options) => GpLoss.Terms(this, problem, options);
 
+    /// <summary>−log N(vec U_f | 0, ⊗K_j) summed over the fields, on the step's shared factorisation (<see cref="GpLoss.At"/>).</summary>
+    public Tensor? PriorLoss(StepContext ctx)
+    {
+        var (step, _) = GpLoss.At(this, ctx);
+        return Enumerable.Range(0, OutputDim).Select(step.NegativeLogPrior).Aggregate((a, b) => a + b);
+    }
+
+    public string PriorDescription =>
+        "the GP's prior −log N(U | 0, K), which holds log-determinants of the kernel, not squares; train a GP with adam, " +
+        "lbfgs or a dense quasi-Newton phase (ssbroyden)";
+
+    /// <summary>
+    /// With <c>model.solve_every</c>: the last grid-value solve's CG iterations (summed over its Gauss–Newton steps) and CG's
+    /// final relative residual, as log.csv columns <c>solve_cg</c>, <c>solve_residual</c> (empty before the first solve).
+    /// </summary>
+    public IEnumerable<(string Name, double Value)> Diagnostics =>
+        Options.SolveEvery <= 0 ? []
+        : [("solve_cg", LastSolve?.CgIterations.Sum() ?? double.NaN), ("solve_residual", LastSolve?.RelativeResidual ?? double.NaN)];
+
     /// <summary>Each step's factorisation, keyed by that step's context (weakly: it goes with the context).</summary>
     internal System.Runtime.CompilerServices.ConditionalWeakTable<StepContext, GridStepView> StepCache { get; } = new();
 

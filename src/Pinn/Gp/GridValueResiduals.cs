@@ -45,7 +45,6 @@ public sealed class GridValueResiduals : IResidualObjective
         {
             IReadOnlyList<Piece>? pieces = term switch
             {
-                GpPriorTerm => null, // the prior rows below, one set per field
                 GpLikelihoodTerm lt => [new Piece(lt.Residual, lt.Nodes, null)],
                 GpPeriodicTerm pt => pt.Matched.Select(e => new Piece(e, pt.Low, pt.High)).ToList(),
                 _ => throw new PinnException($"GP: the grid-value solve does not know loss term '{term.Name}' ({term.GetType().Name})"),

@@ -47,7 +47,9 @@ public sealed class ConstrainedField : IJetModel
     public int OutputDim => _net.OutputDim;
     public IReadOnlyList<TorchParameter> TrainableParameters => _net.TrainableParameters;
     public IReadOnlyList<(IReadOnlyList<TorchParameter> Parameters, double LrScale)> ParameterGroups => _net.ParameterGroups;
-    public Tensor? PriorLoss() => _net.PriorLoss();
+    public Tensor? PriorLoss(Training.StepContext ctx) => _net.PriorLoss(ctx);
+    public string PriorDescription => _net.PriorDescription;
+    public IEnumerable<(string Name, double Value)> Diagnostics => _net.Diagnostics;
     public IReadOnlyCollection<string> EnforcedConditions => _ansatz.Enforced;
     public string Describe() => $"{_net.Describe()}; {_describe}";
 

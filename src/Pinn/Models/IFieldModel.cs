@@ -18,8 +18,19 @@ public interface IFieldModel : IDisposable
 
     IReadOnlyList<TorchParameter> TrainableParameters { get; }
 
-    /// <summary>An extra loss term owned by the model (none for neural models).</summary>
-    Tensor? PriorLoss() => null;
+    /// <summary>
+    /// The model's own prior −log p(θ) on step <paramref name="ctx"/>, added to the loss before the terms (none for neural
+    /// models; the grid GP: −log N(vec U | 0, ⊗K_j) summed over its fields, sharing the step's factorisation with its terms).
+    /// It has no residual vector (the GP's holds log-determinants), so the residual phases (lm, tr, engd) refuse a model that
+    /// has one, naming <see cref="PriorDescription"/>.
+    /// </summary>
+    Tensor? PriorLoss(Training.StepContext ctx) => null;
+
+    /// <summary>What the prior is, for the refusal of a residual phase (only read when <see cref="PriorLoss"/> is not null).</summary>
+    string PriorDescription => "the model's prior";
+
+    /// <summary>The model's own log.csv columns after a logged Adam step (the GP's last grid-value solve: solve_cg, solve_residual).</summary>
+    IEnumerable<(string Name, double Value)> Diagnostics => [];
 
     /// <summary>
     /// The model's own loss terms on its own points (the grid GP: prior and likelihoods with learned precisions on its

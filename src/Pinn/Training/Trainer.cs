@@ -485,19 +485,20 @@ public sealed class Trainer : IDisposable, IPhaseHost
     (Tensor total, IReadOnlyList<(string Name, Tensor Value)> terms) Loss(StepContext ctx, bool rebalance = false)
     {
         Tensor? total = null;
+        var values = new List<(string, Tensor)>();
+        // The model's prior first (so the GP's sum runs in the order it did when its prior was the first term).
+        if (_model.PriorLoss(ctx) is { } prior)
+        {
+            values.Add(("prior", prior));
+            total = prior;
+        }
         var losses = Terms.Select(t => (t, t.Loss(ctx))).ToList();
         if (rebalance) GradNormBalancing.Update(losses, _model.TrainableParameters, _options.Balancing.Alpha);
-        var values = new List<(string, Tensor)>();
         foreach (var (t, l) in losses)
         {
             values.Add((t.Name, l));
             var wl = t.Weight == 1 ? l : t.Weight * l;
             total = total is null ? wl : total + wl;
-        }
-        if (_model.PriorLoss() is { } prior)
-        {
-            values.Add(("prior", prior));
-            total = total is null ? prior : total + prior;
         }
         return (total!, values);
     }

@@ -88,7 +88,7 @@ public class GpAsModelTests
         scanned.Select(t => t.Name).Should().Contain("AdamPhase");
         GpReferences(scanned).Should().BeEmpty();
         // the scanner can fail: the GP's own loss terms do reference the GP
-        GpReferences([typeof(GpLoss), typeof(GpPriorTerm)]).Should().NotBeEmpty();
+        GpReferences([typeof(GpLoss), typeof(GpLikelihoodTerm)]).Should().NotBeEmpty();
         // the special route is gone: no IModelLoss, no per-step "shared" bag on the context
         asm.GetType("Pinn.Training.IModelLoss").Should().BeNull();
         typeof(StepContext).GetMethods().Select(m => m.Name).Should().NotContain("Shared");
@@ -128,7 +128,18 @@ public class GpAsModelTests
         {
             var own = gp.CreateTerms(problem, options);
             trainer.Terms.Select(t => (t.GetType(), t.Name)).Should().Equal(own.Select(t => (t.GetType(), t.Name)));
-            trainer.Terms[0].Should().BeOfType<GpPriorTerm>();
+            // the prior is the model's (IFieldModel.PriorLoss), not a term: the trainer adds it first and logs it as "prior"
+            trainer.Terms.Should().NotContain(t => t.Name == "prior");
+            using var scope = NewDisposeScope();
+            var ctx = trainer.NewContext();
+            var (total, logged) = ((Pinn.Training.Phases.IPhaseHost)trainer).Loss(ctx);
+            logged[0].Name.Should().Be("prior");
+            double prior = gp.PriorLoss(ctx)!.ToDouble();
+            logged[0].Value.ToDouble().Should().Be(prior);
+            // the total is the prior plus the weighted terms, summed in that order
+            double sum = prior;
+            foreach (var t in trainer.Terms) sum += t.Weight * t.Loss(ctx).ToDouble();
+            total.ToDouble().Should().BeApproximately(sum, 1e-12 * Math.Abs(sum));
         }
         using var model = new OwnTermsModel();
         using var t2 = new Trainer(problem, model, options, ScalarType.Float64, CPU);

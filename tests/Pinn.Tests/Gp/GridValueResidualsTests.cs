@@ -24,7 +24,7 @@ public class GridValueResidualsTests
         using (no_grad())
         {
             for (int i = 0; i < gp.OutputDim; i++) gp.Values(i).copy_(randn(gp.Values(i).shape, dtype: ScalarType.Float64, generator: g));
-            foreach (var t in terms.Where(t => t is not GpPriorTerm)) gp.LogPrecision(t.Name).copy_(0.5 * randn(1, dtype: ScalarType.Float64, generator: g));
+            foreach (var t in terms) gp.LogPrecision(t.Name).copy_(0.5 * randn(1, dtype: ScalarType.Float64, generator: g));
         }
         var ctx = new StepContext(gp, problem.Domain.CoordinateNames, problem.Fields,
                                   name => tensor(problem.ParameterValues[name], dtype: ScalarType.Float64));
@@ -49,11 +49,11 @@ public class GridValueResidualsTests
         using var _gp = gp;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        double loss = terms.Select(t => t.Weight * t.Loss(ctx).ToDouble()).Sum();
+        double loss = gp.PriorLoss(ctx)!.ToDouble() + terms.Select(t => t.Weight * t.Loss(ctx).ToDouble()).Sum();
         var step = gp.Factorize();
         // The U-free parts: ½ log|K| per field (prior) and −λ_k n_k/2 log τ_k per likelihood (GpLoss.NegativeLogLikelihood).
         double free = gp.OutputDim * 0.5 * Kronecker.LogDet(step.Lower).ToDouble();
-        foreach (var t in terms.Where(t => t is not GpPriorTerm))
+        foreach (var t in terms)
         {
             long rows = t switch { GpLikelihoodTerm l => l.Nodes.shape[0], GpPeriodicTerm p => p.Matched.Count * p.Low.shape[0], _ => throw new InvalidOperationException(t.Name) };
             free -= t.Weight * 0.5 * rows * gp.LogPrecision(t.Name).ToDouble();

@@ -258,11 +258,12 @@ public class LmPhaseTests : IDisposable
     [Fact]
     public void A_GP_run_is_refused_naming_its_prior()
     {
-        // Before: "... (GpPriorTerm) is not a weighted mean of squares (causal weighting?)", which named the wrong cause.
+        // Once: "... (GpPriorTerm) is not a weighted mean of squares (causal weighting?)", which named the wrong cause. The
+        // prior is the model's now (IFieldModel.PriorLoss), and the refusal reads the model's PriorDescription.
         var cfg = RunConfigLoader.Load(TestPaths.Problem("gp/poisson1d_sin20.yaml"), ProblemCatalog.Instance,
             [$"output.dir={_dir}", "output.name=gp-lm", "training.checkpoint_every=0", "training.phases=[{lm: {steps: 2}}]"]);
         var act = () => Runner.Run(cfg);
-        act.Should().Throw<PinnException>().WithMessage("*lm: loss term 'prior' (GpPriorTerm)*the GP's prior*adam, lbfgs*")
+        act.Should().Throw<PinnException>().WithMessage("*lm: the loss of Kronecker GP*has a prior term with no residual vector for Levenberg*the GP's prior*adam, lbfgs*")
            .Which.Message.Should().NotContain("causal");
     }
 }

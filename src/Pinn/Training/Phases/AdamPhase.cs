@@ -70,7 +70,7 @@ sealed class AdamPhase : ITrainingPhase
         _host.Model.AfterStep(step + 1, _host.NewContext, _host.Terms);
         if (!log) return new PhaseIteration(loss, LearningRate: lr);
 
-        var diagnostics = _host.Terms.SelectMany(t => t.Diagnostics).ToDictionary(d => d.Name, d => d.Value);
+        var diagnostics = _host.Model.Diagnostics.Concat(_host.Terms.SelectMany(t => t.Diagnostics)).ToDictionary(d => d.Name, d => d.Value);
         if (o.Balancing.Kind == "gradnorm")
             foreach (var t in _host.Terms) diagnostics["weight_" + t.Name] = t.Weight;
         return new PhaseIteration(loss, null, lr, terms.ToDictionary(t => t.Name, t => t.Value.ToDouble()), diagnostics);

@@ -37,14 +37,11 @@ public sealed class ResidualTerms(IPhaseHost host, string phase, string method)
     /// </summary>
     public void Check()
     {
-        if (host.Model.PriorLoss() is { } prior)
-        {
-            prior.Dispose();
-            throw new PinnException($"{phase}: the model's loss has a prior term ({host.Model.Describe()}), which is not a residual; " +
-                                    "train it with adam, lbfgs or a dense quasi-Newton phase");
-        }
         using var scope = NewDisposeScope();
         var ctx = host.NewContext();
+        if (host.Model.PriorLoss(ctx) is not null)
+            throw new PinnException($"{phase}: the loss of {host.Model.Describe()} has a prior term with no residual vector for {method}: " +
+                                    host.Model.PriorDescription);
         foreach (var t in host.Terms)
             if (t.ScaledResiduals(ctx) is null)
                 throw new PinnException($"{phase}: loss term '{t.Name}' ({t.GetType().Name}) is not a weighted mean of squares, " +
