@@ -654,8 +654,8 @@ public static class RunConfigLoader
         var d = new BalancingOptions();
         if (s is null) return d;
         var b = new BalancingOptions { Kind = s.String("kind", "gradnorm"), Every = s.Int("every", d.Every), Alpha = s.Double("alpha", d.Alpha) };
-        if (b.Kind is not ("none" or "gradnorm"))
-            throw s.Doc.Error(s.Raw("kind"), $"training.balancing.kind: unknown '{b.Kind}' (use none or gradnorm)");
+        if (b.Kind is not ("none" or "gradnorm" or "precision"))
+            throw s.Doc.Error(s.Raw("kind"), $"training.balancing.kind: unknown '{b.Kind}' (use none, gradnorm or precision)");
         s.Done();
         return b;
     }

@@ -24,7 +24,7 @@ public static class GpLoss
         if (options.Causal.Enabled)
             throw new PinnException("training.causal: causal weighting applies to sampled PINN/PIG batches, not to the GP solver's grid") { Key = "training.causal" };
         if (options.Balancing.Kind != "none")
-            throw new PinnException("training.balancing: the GP solver weighs its terms by learned noise precisions; remove balancing") { Key = "training.balancing" };
+            throw new PinnException("training.balancing: the GP solver always weighs its likelihood terms by its own learned noise precisions (the precision weighting, held by the model); remove balancing") { Key = "training.balancing" };
         var masks = new GridMasks(gp.Axes, problem.Domain);
         var terms = new List<LossTerm>(); // the prior is not a term: GridGpField.PriorLoss
 
@@ -64,9 +64,8 @@ public static class GpLoss
             return new GridStepView(step, new TensorEvaluator(new GridFieldProvider(gp, step, c.Coordinates, c.Fields, c.Parameter)));
         }).Pair;
 
-    /// <summary>−log N(0 | r, τ⁻¹) summed over the nodes, up to a constant: τ/2 Σ r² − (n/2) log τ.</summary>
-    public static Tensor NegativeLogLikelihood(Tensor residual, Tensor logPrecision) =>
-        0.5 * logPrecision.exp().squeeze() * residual.square().sum() - 0.5 * residual.shape[0] * logPrecision.squeeze();
+    /// <summary>−log N(0 | r, τ⁻¹) summed over the nodes, up to a constant (<see cref="LearnedPrecisions.NegativeLogLikelihood(Tensor, Tensor)"/>).</summary>
+    public static Tensor NegativeLogLikelihood(Tensor residual, Tensor logPrecision) => LearnedPrecisions.NegativeLogLikelihood(residual, logPrecision);
 }
 
 /// <summary>A residual (PDE or pointwise condition) at a set of grid nodes, with a learned noise precision.</summary>
@@ -83,7 +82,7 @@ public sealed class GpLikelihoodTerm(GridGpField gp, string name, string kind, d
         var (_, ev) = GpLoss.At(gp, ctx);
         var r = ev.Evaluate(residual).index_select(0, nodes);
         _mse = r.detach().square().mean();
-        return GpLoss.NegativeLogLikelihood(r, gp.LogPrecision(Name));
+        return gp.Precisions.NegativeLogLikelihood(Name, r);
     }
 
     public override IEnumerable<(string, double)> Diagnostics =>
@@ -102,7 +101,7 @@ public sealed class GpPeriodicTerm(GridGpField gp, string name, double weight, I
     {
         var (_, ev) = GpLoss.At(gp, ctx);
         var r = cat(matched.Select(e => { var v = ev.Evaluate(e); return v.index_select(0, low) - v.index_select(0, high); }).ToList(), 0);
-        return GpLoss.NegativeLogLikelihood(r, gp.LogPrecision(Name));
+        return gp.Precisions.NegativeLogLikelihood(Name, r);
     }
 }
 

@@ -23,7 +23,6 @@ public sealed class GridGpField : IFieldModel
     readonly ScalarType _dtype;
     readonly Device _device;
     readonly TorchParameter[] _values;
-    readonly Dictionary<string, TorchParameter> _logPrecision = [];
 
     public GridGpField(GpOptions options, Problem problem, ScalarType dtype, Device device)
     {
@@ -42,8 +41,7 @@ public sealed class GridGpField : IFieldModel
         }).ToArray();
         long[] shape = Axes.Select(a => (long)a.Count).ToArray();
         _values = problem.Fields.Select(_ => new TorchParameter(zeros(shape, dtype: dtype, device: device))).ToArray();
-        foreach (var name in problem.Equations.Select(e => e.Name).Concat(problem.Conditions.Select(c => c.Name)))
-            _logPrecision[name] = new TorchParameter(zeros(1, dtype: dtype, device: device));
+        Precisions = new LearnedPrecisions(problem.Equations.Select(e => e.Name).Concat(problem.Conditions.Select(c => c.Name)), dtype, device);
         NodeCount = shape.Aggregate(1L, (acc, n) => acc * n);
         Coordinates = Axes.Select((a, j) => GridCoordinate(j)).ToArray();
     }
@@ -62,10 +60,17 @@ public sealed class GridGpField : IFieldModel
     /// <summary>The grid values of field <paramref name="field"/> (shape n_1 × … × n_d).</summary>
     public TorchParameter Values(int field) => _values[field];
 
-    public TorchParameter LogPrecision(string term) => _logPrecision[term];
+    /// <summary>
+    /// The noise precision of each likelihood term: the GP's weighting, always (the paper's), so <c>training.balancing</c> is
+    /// refused with a GP. Model parameters (in <see cref="TrainableParameters"/>, hence in the checkpoint's tensors), not the
+    /// trainer's, which holds them only for <c>balancing: {kind: precision}</c> on sampled terms.
+    /// </summary>
+    public LearnedPrecisions Precisions { get; }
+
+    public TorchParameter LogPrecision(string term) => Precisions.LogPrecision(term);
 
     public IReadOnlyList<TorchParameter> TrainableParameters =>
-        [.. _values, .. Kernels.SelectMany(k => k.Parameters), .. _logPrecision.Values];
+        [.. _values, .. Kernels.SelectMany(k => k.Parameters), .. Precisions.Parameters];
 
     /// <summary>Factorises the per-axis kernel matrices for one optimisation step (inside its dispose scope).</summary>
     public GridStep Factorize() => new(this);
@@ -111,7 +116,7 @@ public sealed class GridGpField : IFieldModel
     /// <summary>With <see cref="GpOptions.ValuesFromSolve"/>, the grid values are a group of learning-rate scale 0: Adam leaves them to the solve.</summary>
     public IReadOnlyList<(IReadOnlyList<TorchParameter> Parameters, double LrScale)> ParameterGroups =>
         Options.ValuesFromSolve
-            ? [([.. Kernels.SelectMany(k => k.Parameters), .. _logPrecision.Values], 1.0), (_values, 0.0)]
+            ? [([.. Kernels.SelectMany(k => k.Parameters), .. Precisions.Parameters], 1.0), (_values, 0.0)]
             : [(TrainableParameters, 1.0)];
 
     public string Describe()

@@ -51,7 +51,7 @@ public sealed class GridValueResiduals : IResidualObjective
             };
             if (pieces is null) continue;
             // As the term enters the loss: Weight · (τ/2 ‖r‖² − n/2 log τ), so the rows carry √(Weight · τ).
-            double w = term.Weight * gp.LogPrecision(term.Name).detach().exp().ToDouble();
+            double w = term.Weight * gp.Precisions.Precision(term.Name);
             _blocks.Add(new Block(term.Name, Math.Sqrt(w), pieces));
         }
         // Every per-axis operator is built here, in the step's scope: GridStep caches them, and one first made inside an

@@ -34,6 +34,8 @@ public sealed record TrainerState
     public IReadOnlyDictionary<string, double>? Weights { get; init; }
     /// <summary>The trainable problem parameters' raw values θ (<see cref="ProblemParameters"/>; JSON doubles round-trip exactly).</summary>
     public IReadOnlyDictionary<string, double>? ProblemParameters { get; init; }
+    /// <summary>The learned precisions' log τ per term (<see cref="LearnedPrecisions"/>; training.balancing: {kind: precision}).</summary>
+    public IReadOnlyDictionary<string, double>? Precisions { get; init; }
 }
 
 /// <summary>

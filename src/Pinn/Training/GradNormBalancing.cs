@@ -7,7 +7,7 @@ namespace Pinn.Training;
 /// <summary>Global loss-weight balancing (YAML <c>training.balancing</c>); off by default.</summary>
 public sealed record BalancingOptions
 {
-    /// <summary>none | gradnorm.</summary>
+    /// <summary>none | gradnorm | precision (learned noise precisions, <see cref="LearnedPrecisions"/>).</summary>
     public string Kind { get; init; } = "none";
     /// <summary>Refresh the weights every this many steps (from step 0).</summary>
     public int Every { get; init; } = 1000;

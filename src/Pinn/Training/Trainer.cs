@@ -64,6 +64,8 @@ public sealed class Trainer : IDisposable, IPhaseHost
     readonly Device _device;
     readonly List<PointSet> _sets = [];
     readonly ProblemParameters _parameters;
+    /// <summary>training.balancing: {kind: precision}: one learned precision per term (null otherwise).</summary>
+    readonly LearnedPrecisions? _precisions;
     readonly Func<Tensor, Tensor>? _initialData;
 
     public Trainer(Problem problem, IFieldModel model, TrainingOptions options, ScalarType dtype, Device device,
@@ -88,6 +90,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
         Terms = own ?? BuildTerms();
         if (own is null) CheckKeys("training.batch", options.Batch.Keys); // the model's own terms have no batches
         CheckKeys("training.weights", options.Weights.Keys);
+        if (options.Balancing.Kind == "precision") _precisions = new LearnedPrecisions(Terms.Select(t => t.Name), dtype, device);
         if (Terms.OfType<CausalResidualTerm>().FirstOrDefault() is { } causal && causal.Points.Count < options.Causal.Chunks)
             throw new PinnException($"training.causal.chunks: {options.Causal.Chunks} time chunks need at least as many interior points, " +
                                     $"the batch has {causal.Points.Count} (raise training.batch.pde or lower chunks)") { Key = "training.causal.chunks" };
@@ -311,6 +314,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
         {
             Seconds = Elapsed(), LearningRateScale = owner._lrScale, Recoveries = owner._recoveries, Draws = owner._draws,
             Weights = owner.Terms.ToDictionary(t => t.Name, t => t.Weight), Completed = completed.ToList(), ProblemParameters = owner._parameters.Raw(),
+            Precisions = owner._precisions?.Raw(),
         };
     }
 
@@ -420,12 +424,14 @@ public sealed class Trainer : IDisposable, IPhaseHost
         return _parameters.Current().Select((c, i) => new IdentifiedParameter(c.Name, c.Value, specs[i].Value, specs[i].Truth)).ToList();
     }
 
-    /// <summary>Log diagnostics with the trainable parameters' values added (log.csv columns param_NAME).</summary>
+    /// <summary>Log diagnostics with the trainable parameters' values and the learned precisions added (log.csv columns param_NAME, precision_NAME).</summary>
     IReadOnlyDictionary<string, double>? WithParameters(IReadOnlyDictionary<string, double>? diagnostics)
     {
-        if (_parameters.Trainable.Count == 0) return diagnostics;
+        if (_parameters.Trainable.Count == 0 && _precisions is null) return diagnostics;
         var d = diagnostics is null ? new Dictionary<string, double>() : new Dictionary<string, double>(diagnostics);
         foreach (var (name, value) in _parameters.Current()) d[$"param_{name}"] = value;
+        if (_precisions is not null)
+            foreach (var name in _precisions.Names) d[$"precision_{name}"] = _precisions.Precision(name);
         return d;
     }
 
@@ -433,6 +439,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
     bool Restore(Checkpoint c, Action<BinaryReader>? optimizer = null)
     {
         if (_parameters.Trainable.Count > 0) _parameters.Load(c.State.ProblemParameters);
+        _precisions?.Load(c.State.Precisions);
         return c.Restore(_model, optimizer);
     }
 
@@ -448,12 +455,20 @@ public sealed class Trainer : IDisposable, IPhaseHost
     /// <summary>The problem's parameters, trainable ones included (<see cref="ProblemParameters"/>).</summary>
     public ProblemParameters ProblemParameters => _parameters;
 
-    /// <summary>Everything the optimisers train: the model's parameters, then the problem's trainable ones.</summary>
-    public IReadOnlyList<TorchParameter> Parameters => [.. _model.TrainableParameters, .. _parameters.Trainable];
+    /// <summary>Everything the optimisers train: the model's parameters, the problem's trainable ones, the learned precisions.</summary>
+    public IReadOnlyList<TorchParameter> Parameters => [.. _model.TrainableParameters, .. _parameters.Trainable, .. Precisions];
 
-    /// <summary>The model's parameter groups and one for the problem's trainable parameters (lr scale 1).</summary>
+    /// <summary>The model's parameter groups, then one (lr scale 1) for the problem's trainable parameters and one for the learned precisions.</summary>
     public IReadOnlyList<(IReadOnlyList<TorchParameter> Parameters, double LrScale)> ParameterGroups =>
-        _parameters.Trainable.Count == 0 ? _model.ParameterGroups : [.. _model.ParameterGroups, (_parameters.Trainable, 1.0)];
+        [.. _model.ParameterGroups,
+         .. _parameters.Trainable.Count == 0 ? [] : new[] { (_parameters.Trainable, 1.0) },
+         .. _precisions is null ? [] : new[] { (Precisions, 1.0) }];
+
+    /// <summary>The learned precisions' parameters (empty unless training.balancing: {kind: precision}).</summary>
+    IReadOnlyList<TorchParameter> Precisions => _precisions?.Parameters ?? [];
+
+    /// <summary>τ_k of each term under training.balancing: {kind: precision} (null otherwise): log.csv columns precision_NAME.</summary>
+    public IReadOnlyDictionary<string, double>? PrecisionValues => _precisions?.Names.ToDictionary(n => n, _precisions.Precision);
 
     /// <summary>The derivatives a jet pass must carry (null: use autograd), chosen once from training.derivatives.</summary>
     public IReadOnlyList<Autodiff.MultiIndex>? JetSet => _jetSet ??= DerivativeEngine.JetSet(_options.Derivatives, _model, _problem, _device,
@@ -497,7 +512,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
         foreach (var (t, l) in losses)
         {
             values.Add((t.Name, l));
-            var wl = t.Weight == 1 ? l : t.Weight * l;
+            var wl = _precisions is not null ? t.Weight * _precisions.Weigh(t.Name, l) : t.Weight == 1 ? l : t.Weight * l;
             total = total is null ? wl : total + wl;
         }
         return (total!, values);
@@ -516,5 +531,6 @@ public sealed class Trainer : IDisposable, IPhaseHost
         foreach (var s in _sets) s.Dispose();
         foreach (var o in _owned) o.Dispose();
         _parameters.Dispose();
+        _precisions?.Dispose();
     }
 }

@@ -220,6 +220,30 @@ public class PhaseTrainingTests : IDisposable
     }
 
     [Fact]
+    public void A_precision_weighted_run_interrupted_inside_ssbroyden_resumes_bit_identically()
+    {
+        // The learned precisions are trainer parameters outside the model: in the checkpoint's state (log τ per term), in
+        // every phase's parameters and in SSBroyden's inverse Hessian. A resume that lost or reordered them differs at once.
+        string[] more = ["training.balancing={kind: precision}", "training.phases=[{adam: {steps: 60}}, {ssbroyden: {steps: 40}}]"];
+        var straight = Runner.Run(Config("precision-straight", more)).Result;
+        straight.Status.Should().Be("completed");
+        using var cts = new CancellationTokenSource();
+        var first = Runner.Run(Config("precision-interrupted", more), new StopAt(cts, 80), cts.Token);
+        first.Result.Status.Should().Be("interrupted");
+        var state = Checkpoint.Load(Path.Combine(first.Directory, Runner.CheckpointFolder)).State;
+        state.Precisions.Should().NotBeNull();
+        state.Precisions!.Keys.Should().BeEquivalentTo(["pde", "ic", "bc"]);
+        state.Precisions.Values.Should().OnlyContain(s => s != 0, "60 Adam steps and some SSBroyden iterations moved every log τ off its start");
+
+        var resumed = Runner.Resume(first.Directory, ProblemCatalog.Instance).Result;
+        resumed.Status.Should().Be("completed");
+        resumed.FinalLoss.Should().Be(straight.FinalLoss);
+        resumed.Error!.RelativeL2.Should().Be(straight.Error!.RelativeL2);
+        var header = File.ReadLines(Path.Combine(first.Directory, "log.csv")).First().Split(',');
+        header.Should().Contain(["precision_pde", "precision_ic", "precision_bc"]);
+    }
+
+    [Fact]
     public void A_float32_model_is_refused_before_training()
     {
         var cfg = Config("f32");

@@ -53,7 +53,7 @@ public interface ITrainingPhase : IDisposable
 public interface IPhaseHost
 {
     IFieldModel Model { get; }
-    /// <summary>Everything the optimisers train: the model's parameters, then the problem's trainable ones.</summary>
+    /// <summary>Everything the optimisers train: the model's parameters, the problem's trainable ones, the learned precisions.</summary>
     IReadOnlyList<TorchSharp.Modules.Parameter> Parameters { get; }
     /// <summary>Optimiser groups with learning-rate multipliers over <see cref="Parameters"/>.</summary>
     IReadOnlyList<(IReadOnlyList<TorchSharp.Modules.Parameter> Parameters, double LrScale)> ParameterGroups { get; }

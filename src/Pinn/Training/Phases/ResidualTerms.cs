@@ -37,6 +37,10 @@ public sealed class ResidualTerms(IPhaseHost host, string phase, string method)
     /// </summary>
     public void Check()
     {
+        if (host.Options.Balancing.Kind == "precision")
+            throw new PinnException($"{phase}: training.balancing: {{kind: precision}} weighs each term by a learned precision with a " +
+                                    $"−½ log τ term, which is not a square, so the loss has no residual vector for {method}; use adam, " +
+                                    "lbfgs or ssbroyden, or a fixed weighting (balancing none)") { Key = "training.balancing" };
         using var scope = NewDisposeScope();
         var ctx = host.NewContext();
         if (host.Model.PriorLoss(ctx) is not null)
