@@ -64,12 +64,20 @@ public static class PeakMemory
 
     public static double Megabytes()
     {
+        return StatusMegabytes("VmHWM") ?? Environment.WorkingSet / (1024.0 * 1024.0); // not Linux: the current working set
+    }
+
+    /// <summary>A /proc/self/status size (VmHWM, VmRSS) in MiB, or null off Linux.</summary>
+    public static double? StatusMegabytes(string key)
+    {
         try
         {
-            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:"));
-            if (line is not null) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(key + ":"));
+            // "VmHWM:\t    2260 kB": a tab, then padding that vanishes at 8 digits ("VmHWM:\t12345678 kB", from 9.5 GiB on)
+            if (line is not null)
+                return long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
         }
         catch (IOException) { }
-        return Environment.WorkingSet / (1024.0 * 1024.0); // not Linux: the current working set
+        return null;
     }
 }

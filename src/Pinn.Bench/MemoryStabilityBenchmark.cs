@@ -73,9 +73,7 @@ public sealed class MemoryStabilityBenchmark : IBenchmarkSuite
 
     static double ResidentMb()
     {
-        var line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmRSS:")) : null;
-        return line is null ? Environment.WorkingSet / (1024.0 * 1024.0)
-                            : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+        return PeakMemory.StatusMegabytes("VmRSS") ?? Environment.WorkingSet / (1024.0 * 1024.0);
     }
 
     /// <summary>Per-step wall times, and RSS and peak RSS at the marked step counts.</summary>
