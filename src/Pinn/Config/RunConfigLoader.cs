@@ -177,7 +177,7 @@ public static class RunConfigLoader
         ["mlp"] = NeuralKeys,
         ["modified_mlp"] = NeuralKeys,
         ["pig"] = ["type", "gaussians", "hard_constraints"],
-        ["gp"] = ["type", "grid", "max_frequency", "kernel", "components", "jitter", "boundary_weight", "solve_every", "solve_iterations", "solve_damping", "solve_tolerance", "solve_max_cg", "solve_preconditioner", "solve_backtracks", "values_from_solve"],
+        ["gp"] = ["type", "grid", "max_frequency", "kernel", "components", "jitter", "boundary_weight", "solve_every", "solve_iterations", "solve_damping", "solve_tolerance", "solve_max_cg", "solve_preconditioner", "solve_backtracks", "solve_precision_scale", "values_from_solve"],
     };
 
     static string[] NeuralKeys => ["type", "layers", "activation", "normalize_inputs", "periodic", "fourier_features",
@@ -626,6 +626,7 @@ public static class RunConfigLoader
             SolveMaxCg = s.Int("solve_max_cg", d.SolveMaxCg),
             SolvePreconditioner = s.String("solve_preconditioner", d.SolvePreconditioner),
             SolveBacktracks = s.Int("solve_backtracks", d.SolveBacktracks),
+            SolvePrecisionScale = s.Double("solve_precision_scale", d.SolvePrecisionScale),
             ValuesFromSolve = s.Bool("values_from_solve", d.ValuesFromSolve),
         };
         if (o.Kernel is not ("gm" or "stm"))
@@ -645,6 +646,8 @@ public static class RunConfigLoader
             throw s.Doc.Error(s.Raw("solve_preconditioner"), $"model.solve_preconditioner: unknown '{o.SolvePreconditioner}' (use {string.Join(", ", Gp.GpOptions.Preconditioners)})");
         if (o.ValuesFromSolve && o.SolveEvery == 0)
             throw s.Doc.Error(s.Raw("values_from_solve"), "model.values_from_solve needs model.solve_every > 0 (the solve is what sets the grid values)");
+        if (!(o.SolvePrecisionScale >= 1) || double.IsInfinity(o.SolvePrecisionScale))
+            throw s.Doc.Error(s.Raw("solve_precision_scale"), $"model.solve_precision_scale must be a finite number ≥ 1 (the solve's noise precisions are τ times it), got {o.SolvePrecisionScale}");
         if (o.SolveBacktracks < 0) throw s.Doc.Error(s.Raw("solve_backtracks"), $"model.solve_backtracks must be ≥ 0, got {o.SolveBacktracks}");
         return o;
     }

@@ -16,7 +16,8 @@ namespace Pinn.Gp;
 /// <item>per likelihood or periodic term k: √(λ_k τ_k) · r_k(U) at its nodes;</item>
 /// </list>
 /// ‖r̃‖² is exactly twice the GP objective minus its U-free terms, and Gauss–Newton on ‖r̃‖² is Gauss–Newton on the
-/// GP objective. Since r is pointwise in the leaves ∂^α u, J = Σ_α diag(∂r/∂(∂^α u)) · D_α, with the pointwise
+/// GP objective (with <see cref="GpOptions.SolvePrecisionScale"/> s ≠ 1 the rows carry √(s λ_k τ_k): the objective with every
+/// precision s times larger). Since r is pointwise in the leaves ∂^α u, J = Σ_α diag(∂r/∂(∂^α u)) · D_α, with the pointwise
 /// partials from one autograd pass and D_α = ⊗_j (K_j^(a_j) K_j⁻¹ or I) the grid's derivative operator — never autograd
 /// through the operator. <see cref="Evaluate"/> hands out the dense J (for the dense LM; small grids);
 /// <see cref="Linearise"/> keeps it factored (pointwise coefficients × Kronecker operators) behind
@@ -50,8 +51,9 @@ public sealed class GridValueResiduals : IResidualObjective
                 _ => throw new PinnException($"GP: the grid-value solve does not know loss term '{term.Name}' ({term.GetType().Name})"),
             };
             if (pieces is null) continue;
-            // As the term enters the loss: Weight · (τ/2 ‖r‖² − n/2 log τ), so the rows carry √(Weight · τ).
-            double w = term.Weight * gp.Precisions.Precision(term.Name);
+            // As the term enters the loss: Weight · (τ/2 ‖r‖² − n/2 log τ), so the rows carry √(Weight · τ) — times
+            // √(model.solve_precision_scale), which is 1 unless the solve is asked to lean towards noise-free collocation.
+            double w = term.Weight * gp.Precisions.Precision(term.Name) * gp.Options.SolvePrecisionScale;
             _blocks.Add(new Block(term.Name, Math.Sqrt(w), pieces));
         }
         // Every per-axis operator is built here, in the step's scope: GridStep caches them, and one first made inside an

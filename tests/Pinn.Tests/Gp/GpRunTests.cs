@@ -112,4 +112,13 @@ public class GpRunTests : IDisposable
         groups.Single(g => g.LrScale == 0).Parameters.Should().Equal(gp.Values(0));
         groups.Sum(g => g.Parameters.Count).Should().Be(gp.TrainableParameters.Count, "every trained tensor is in one group");
     }
+
+    [Fact]
+    public void The_solve_precision_scale_is_read_and_checked()
+    {
+        Load(Gp).Model.Gp.SolvePrecisionScale.Should().Be(1, "the default solve is the objective's own minimiser");
+        Load(Gp + "\n  solve_every: 25\n  solve_precision_scale: 1e3\n").Model.Gp.SolvePrecisionScale.Should().Be(1000);
+        var e = Fails(Gp + "\n  solve_every: 25\n  solve_precision_scale: 0.5\n");
+        e.Message.Should().Contain("bad.yaml:7").And.Contain("model.solve_precision_scale must be a finite number ≥ 1").And.Contain("0.5");
+    }
 }

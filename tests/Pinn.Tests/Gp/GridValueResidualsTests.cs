@@ -13,11 +13,12 @@ namespace Pinn.Tests.Gp;
 public class GridValueResidualsTests
 {
     /// <summary>A GP with random grid values and random noise precisions (so the √(λτ) scaling is exercised).</summary>
-    static (GridGpField Gp, IReadOnlyList<LossTerm> Terms, StepContext Ctx) Setup(Problem problem, Dictionary<string, int> grid, double f, int seed = 1)
+    static (GridGpField Gp, IReadOnlyList<LossTerm> Terms, StepContext Ctx) Setup(Problem problem, Dictionary<string, int> grid, double f,
+                                                                                  int seed = 1, double precisionScale = 1)
     {
         var gp = new GridGpField(new GpOptions
         {
-            Grid = grid, MaxFrequency = new Dictionary<string, double> { ["*"] = f }, Components = 4,
+            Grid = grid, MaxFrequency = new Dictionary<string, double> { ["*"] = f }, Components = 4, SolvePrecisionScale = precisionScale,
         }, problem, ScalarType.Float64, CPU);
         var terms = gp.CreateTerms(problem, TrainingOptions.GpDefaults);
         using var g = new Generator((ulong)seed);
@@ -64,6 +65,31 @@ public class GridValueResidualsTests
         // Same float64 sums in another order (the prior by triangular solves both ways, the residuals by mode products
         // both ways): measured 2.0e-16 (1-D) and 1.3e-16 (2-D) relative; bound 1e-12.
         half.Should().BeApproximately(loss - free, 1e-12 * Math.Abs(loss - free));
+    }
+
+    [Fact]
+    public void The_solve_precision_scale_multiplies_the_likelihood_rows_and_leaves_the_prior_rows()
+    {
+        var problem = ProblemCatalog.Instance.Create("allen_cahn")!;
+        var (gp1, terms1, ctx1) = Setup(problem, new() { ["x"] = 7, ["t"] = 6 }, 1);
+        var (gp9, terms9, ctx9) = Setup(problem, new() { ["x"] = 7, ["t"] = 6 }, 1, precisionScale: 9);
+        using var _1 = gp1;
+        using var _9 = gp9;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        Tensor Rows(GridGpField gp, IReadOnlyList<LossTerm> terms, StepContext ctx)
+        {
+            var objective = new GridValueResiduals(gp, gp.Factorize(), ctx, terms);
+            return objective.Evaluate(objective.Flatten(), jacobian: false).Item1;
+        }
+        var r1 = Rows(gp1, terms1, ctx1);
+        var r9 = Rows(gp9, terms9, ctx9);
+        long prior = gp1.NodeCount * gp1.OutputDim; // the prior rows come first, one per node and field
+        r9.shape.Should().Equal(r1.shape);
+        // same seed, same draws: the prior rows are the same numbers; the likelihood rows carry √9 = 3 (one rounding each)
+        (r9[..(int)prior] - r1[..(int)prior]).abs().max().ToDouble().Should().Be(0);
+        var tail = TensorIndex.Slice(prior);
+        (r9[tail] - 3 * r1[tail]).abs().max().ToDouble().Should().BeLessThan(1e-14 * (3 * r1[tail]).abs().max().ToDouble());
     }
 
     [Theory]
