@@ -34,7 +34,7 @@ public static class DenseGpObjective
         var eval = new TensorEvaluator(provider);
         return terms.Select(term => (term, term switch
         {
-            GpLikelihoodTerm t => GpLoss.NegativeLogLikelihood(eval.Evaluate(t.Residual).index_select(0, t.Nodes), gp.LogPrecision(t.Name)),
+            GpLikelihoodTerm t => gp.Precisions.NegativeLogLikelihood(t.Name, eval.Evaluate(t.Residual).index_select(0, t.Nodes)),
             _ => throw new NotSupportedException($"dense GP baseline: term '{term.Name}' ({term.GetType().Name}) is not implemented"),
         })).ToList();
     }

@@ -64,8 +64,6 @@ public static class GpLoss
             return new GridStepView(step, new TensorEvaluator(new GridFieldProvider(gp, step, c.Coordinates, c.Fields, c.Parameter)));
         }).Pair;
 
-    /// <summary>−log N(0 | r, τ⁻¹) summed over the nodes, up to a constant (<see cref="LearnedPrecisions.NegativeLogLikelihood(Tensor, Tensor)"/>).</summary>
-    public static Tensor NegativeLogLikelihood(Tensor residual, Tensor logPrecision) => LearnedPrecisions.NegativeLogLikelihood(residual, logPrecision);
 }
 
 /// <summary>A residual (PDE or pointwise condition) at a set of grid nodes, with a learned noise precision.</summary>

@@ -52,7 +52,7 @@ public class GridValueResidualsTests
         using var _ = no_grad();
         double loss = gp.PriorLoss(ctx)!.ToDouble() + terms.Select(t => t.Weight * t.Loss(ctx).ToDouble()).Sum();
         var step = gp.Factorize();
-        // The U-free parts: ½ log|K| per field (prior) and −λ_k n_k/2 log τ_k per likelihood (GpLoss.NegativeLogLikelihood).
+        // The U-free parts: ½ log|K| per field (prior) and −λ_k n_k/2 log τ_k per likelihood (LearnedPrecisions.NegativeLogLikelihood).
         double free = gp.OutputDim * 0.5 * Kronecker.LogDet(step.Lower).ToDouble();
         foreach (var t in terms)
         {
