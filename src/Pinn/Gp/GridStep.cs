@@ -77,8 +77,8 @@ public sealed class GridStep
     /// <summary>
     /// U ×_j D_j^(a). Forming D_j = K_j^(a) K_j⁻¹ costs 2n_j³ (plus as much again in the backward pass), applying it
     /// 2n_j·N; applying K_j^(a)(K_j⁻¹ U) instead costs about 4n_j·N with no n_j³ term. So a thin rest (N/n_j &lt; n_j: every
-    /// 1-D grid) takes the second route unless D_j is already built; a 1-D 400-node Adam step went from 40 ms to 34 ms (same
-    /// numbers to the printed digits).
+    /// 1-D grid) takes the second route unless D_j is already built; a 1-D 400-node Adam step went from 40 ms to 34 ms. The
+    /// two routes round differently: poisson1d_sin20, 200 steps, rel. L2 1.0456e-3 → 1.0451e-3 (a 2-D square grid keeps D).
     /// </summary>
     Tensor ApplyDerivative(Tensor u, int j, int order)
     {

@@ -430,8 +430,7 @@ public sealed class Trainer : IDisposable, IPhaseHost
         if (_parameters.Trainable.Count == 0 && _precisions is null) return diagnostics;
         var d = diagnostics is null ? new Dictionary<string, double>() : new Dictionary<string, double>(diagnostics);
         foreach (var (name, value) in _parameters.Current()) d[$"param_{name}"] = value;
-        if (_precisions is not null)
-            foreach (var name in _precisions.Names) d[$"precision_{name}"] = _precisions.Precision(name);
+        foreach (var (name, tau) in PrecisionValues ?? new Dictionary<string, double>()) d[$"precision_{name}"] = tau;
         return d;
     }
 
@@ -456,16 +455,16 @@ public sealed class Trainer : IDisposable, IPhaseHost
     public ProblemParameters ProblemParameters => _parameters;
 
     /// <summary>Everything the optimisers train: the model's parameters, the problem's trainable ones, the learned precisions.</summary>
-    public IReadOnlyList<TorchParameter> Parameters => [.. _model.TrainableParameters, .. _parameters.Trainable, .. Precisions];
+    public IReadOnlyList<TorchParameter> Parameters => [.. _model.TrainableParameters, .. _parameters.Trainable, .. PrecisionParameters];
 
     /// <summary>The model's parameter groups, then one (lr scale 1) for the problem's trainable parameters and one for the learned precisions.</summary>
     public IReadOnlyList<(IReadOnlyList<TorchParameter> Parameters, double LrScale)> ParameterGroups =>
         [.. _model.ParameterGroups,
          .. _parameters.Trainable.Count == 0 ? [] : new[] { (_parameters.Trainable, 1.0) },
-         .. _precisions is null ? [] : new[] { (Precisions, 1.0) }];
+         .. _precisions is null ? [] : new[] { (PrecisionParameters, 1.0) }];
 
     /// <summary>The learned precisions' parameters (empty unless training.balancing: {kind: precision}).</summary>
-    IReadOnlyList<TorchParameter> Precisions => _precisions?.Parameters ?? [];
+    IReadOnlyList<TorchParameter> PrecisionParameters => _precisions?.Parameters ?? [];
 
     /// <summary>τ_k of each term under training.balancing: {kind: precision} (null otherwise): log.csv columns precision_NAME.</summary>
     public IReadOnlyDictionary<string, double>? PrecisionValues => _precisions?.Names.ToDictionary(n => n, _precisions.Precision);
